@@ -1,0 +1,33 @@
+# Ärendeflöde developer commands. `make test` is the one command CI runs.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The tests use the real PostgreSQL and Redis of the development machine.
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/arendeflode
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+export HF_HUB_OFFLINE := 1
+
+.PHONY: venv test lint format validate-corpus
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: export SECRET_KEY ?= test-only-secret-key-not-for-production
+test: lint
+	$(BIN)/python -m pytest
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+validate-corpus: venv
+	$(BIN)/python -m ml validate ml/data/reports_sv.jsonl --stats

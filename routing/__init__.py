@@ -1,0 +1,1 @@
+"""The Django side of Ärendeflöde: settings, URLs and the intake, triage and learning apps."""
