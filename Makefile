@@ -2,9 +2,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The tests use the real PostgreSQL and Redis of the development machine.
-export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/arendeflode
-export REDIS_URL ?= redis://127.0.0.1:6379/0
+# The tests use the real PostgreSQL and Redis of the machine (defaults in tests/settings.py).
 export HF_HUB_OFFLINE := 1
 
 .PHONY: venv test lint format validate-corpus
@@ -21,7 +19,6 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: export SECRET_KEY ?= test-only-secret-key-not-for-production
 test: lint
 	$(BIN)/python -m pytest
 

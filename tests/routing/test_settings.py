@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -72,6 +73,7 @@ def test_the_project_passes_djangos_system_checks():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--fail-level", "WARNING"],
         cwd=REPO_ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "routing.settings"},
         capture_output=True,
         text=True,
         check=False,
