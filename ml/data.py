@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections import defaultdict
@@ -9,6 +10,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent / "data" / "reports_sv.jsonl"
+# Which writing batch (municipality and writer mix) each corpus report came from, for
+# validation that holds out whole municipalities (see ml/data/README.md).
+DEFAULT_PROVENANCE = DEFAULT_CORPUS.parent / "provenance.csv"
 TEST_FRACTION = 0.15
 
 
@@ -41,6 +45,12 @@ def load_records(path: str | Path) -> list[dict]:
             raise DataError(f"{path}:{number}: expected a JSON object")
         records.append(record)
     return records
+
+
+def load_provenance(path: str | Path = DEFAULT_PROVENANCE) -> dict[str, str]:
+    """Map each corpus report id to the writing batch it came from."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return {row["id"]: row["batch"] for row in csv.DictReader(handle)}
 
 
 def data_hash(path: str | Path) -> str:
@@ -92,11 +102,13 @@ def model_input(record: dict) -> str:
 
 __all__ = [
     "DEFAULT_CORPUS",
+    "DEFAULT_PROVENANCE",
     "TEST_FRACTION",
     "DataError",
     "data_hash",
     "held_out_ids",
     "iter_lines",
+    "load_provenance",
     "load_records",
     "model_input",
     "split",
