@@ -30,12 +30,12 @@ def compare(reference: list[dict], other: list[dict]) -> dict:
     if not pairs:
         raise ValueError("the two files share no report ids")
     result: dict = {"n": len(pairs)}
-    for field in taxonomy.SINGLE_LABEL_FIELDS:
+    for field, codes in taxonomy.SINGLE_LABEL_FIELDS.items():
         a = [ref[field] for ref, _ in pairs]
         b = [oth[field] for _, oth in pairs]
         result[field] = {
             "accuracy": sum(x == y for x, y in zip(a, b, strict=True)) / len(a),
-            "kappa": float(cohen_kappa_score(a, b)),
+            "kappa": _kappa(a, b, list(codes)),
         }
     a = [ref["severity"] for ref, _ in pairs]
     b = [oth["severity"] for _, oth in pairs]
@@ -43,9 +43,7 @@ def compare(reference: list[dict], other: list[dict]) -> dict:
         "accuracy": sum(x == y for x, y in zip(a, b, strict=True)) / len(a),
         "within_one": sum(abs(x - y) <= 1 for x, y in zip(a, b, strict=True)) / len(a),
         "mae": statistics.mean(abs(x - y) for x, y in zip(a, b, strict=True)),
-        "weighted_kappa": float(
-            cohen_kappa_score(a, b, weights="quadratic", labels=list(taxonomy.SEVERITIES))
-        ),
+        "weighted_kappa": _kappa(a, b, list(taxonomy.SEVERITIES), weights="quadratic"),
     }
     binarizer = MultiLabelBinarizer(classes=list(taxonomy.TAGS))
     gold_tags = binarizer.fit_transform([ref["tags"] for ref, _ in pairs])
@@ -59,6 +57,13 @@ def compare(reference: list[dict], other: list[dict]) -> dict:
     }
     result["department_confusions"] = _confusions(pairs, "department")
     return result
+
+
+def _kappa(a: list, b: list, labels: list, weights: str | None = None) -> float | None:
+    """Cohen's kappa, or None where it is undefined (both labellings use a single value)."""
+    if len(set(a) | set(b)) < 2:
+        return None
+    return float(cohen_kappa_score(a, b, labels=labels, weights=weights))
 
 
 def _confusions(pairs: list[tuple[dict, dict]], field: str) -> list[tuple[str, str, int]]:
@@ -75,7 +80,10 @@ def format_table(result: dict) -> str:
     lines = [f"Reports compared: {result['n']}", "", "| field | measure | value |", "|---|---|---|"]
     for field, measures in result.items():
         if isinstance(measures, dict):
-            lines += [f"| {field} | {name} | {value:.3f} |" for name, value in measures.items()]
+            lines += [
+                f"| {field} | {name} | {'undefined' if value is None else f'{value:.3f}'} |"
+                for name, value in measures.items()
+            ]
     if result["department_confusions"]:
         lines += ["", "Department disagreements (reference -> other: count):"]
         lines += [f"- {a} -> {b}: {n}" for a, b, n in result["department_confusions"]]

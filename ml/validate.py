@@ -20,6 +20,10 @@ from ml import data, taxonomy
 NEAR_DUPLICATE_THRESHOLD = 0.8
 
 _WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+_SWEDISH_LETTERS = re.compile(r"[åäöÅÄÖ]")
+# A quoted earlier message: "> " lines, Outlook's header, or a mail client's "... skrev:" line.
+_QUOTED_REPLY = re.compile(r"^>|Ursprungligt meddelande|skrev:", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -231,11 +235,20 @@ def stats(records: list[dict]) -> str:
     deciles = statistics.quantiles(words, n=10) if total > 1 else words * 9
     out.append(
         f"words per text: min {min(words)}, median {statistics.median(words):g}, "
-        f"mean {statistics.mean(words):.1f}, p90 {deciles[-1]:g}, max {max(words)}"
+        f"mean {statistics.mean(words):.1f}, p90 {deciles[-1]:g}, max {max(words)}; "
+        f"{100 * sum(w <= 15 for w in words) / total:.1f}% have <= 15 words, "
+        f"{100 * sum(w > 60 for w in words) / total:.1f}% > 60"
     )
     with_subject = sum(1 for r in records if r["subject"])
     out.append(f"with subject: {with_subject} ({100 * with_subject / total:.1f}%)")
     out.append(f"keywords per report: {statistics.mean(len(r['keywords']) for r in records):.2f}")
+    without_aao = sum(1 for r in records if not _SWEDISH_LETTERS.search(r["text"]))
+    quoting = sum(1 for r in records if _QUOTED_REPLY.search(r["text"]))
+    forms = {word.casefold() for r in records for word in _WORD.findall(r["text"])}
+    out.append(
+        f"register: {100 * without_aao / total:.1f}% without å/ä/ö, "
+        f"{100 * quoting / total:.1f}% quote an earlier message, {len(forms)} distinct word forms"
+    )
     texts = [r["text"] for r in records]
     for threshold in (0.7, NEAR_DUPLICATE_THRESHOLD):
         pairs = near_duplicate_pairs(texts, threshold)

@@ -55,3 +55,4 @@ def test_the_command_prints_json(write_jsonl):
     figures = json.loads(result.stdout)
     assert figures["sentiment"]["accuracy"] == 0.0
     assert figures["department"]["accuracy"] == 1.0
+    assert figures["department"]["kappa"] is None  # one department only: kappa is undefined
