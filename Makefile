@@ -1,5 +1,5 @@
 # Ärendeflöde developer commands. `make test` is the one command CI runs.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 # The tests use the real PostgreSQL and Redis of the machine (defaults in tests/settings.py).
