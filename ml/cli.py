@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from ml import agreement, data, validate
+from ml.taxonomy import SINGLE_LABEL_FIELDS as SINGLE_FIELDS
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -49,6 +51,75 @@ def _agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from ml.train import TrainingError, train
+
+    try:
+        meta = train(args.kind, args.data, args.out)
+    except TrainingError as exc:
+        print(f"cannot train: {exc}", file=sys.stderr)
+        return 1
+    metrics = meta.get("metrics", {})
+    print(f"{meta['version']} written to {args.out} in {meta['training_seconds']} s")
+    if metrics:
+        summary = ", ".join(
+            [f"{field} macro-F1 {metrics[field]['macro_f1']:.3f}" for field in SINGLE_FIELDS]
+            + [
+                f"severity spearman {metrics['severity']['spearman']:.3f}",
+                f"tags micro-F1 {metrics['tags']['micro_f1']:.3f}",
+                f"keywords F1 {metrics['keywords']['f1']:.3f}",
+            ]
+        )
+        print(f"test split (n={metrics['n']}): {summary}")
+    return 0
+
+
+def _load_predictor(path: str):
+    from ml import predictor
+
+    try:
+        return predictor.load(path)
+    except predictor.ModelDirError as exc:
+        print(f"cannot load model: {exc}", file=sys.stderr)
+        return None
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ml import evaluate
+
+    loaded = _load_predictor(args.model)
+    if loaded is None:
+        return 1
+    try:
+        records, problems = validate.validate_file(args.data, near_duplicate_threshold=1.01)
+    except data.DataError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if problems:
+        for problem in problems[:20]:
+            print(problem.format(args.data), file=sys.stderr)
+        print(f"cannot evaluate: {len(problems)} problems in {args.data}", file=sys.stderr)
+        return 1
+    if args.test_split:
+        records = data.split(records)[1]
+    result = evaluate.evaluate(loaded, records)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from ml import predict_lines
+
+    loaded = _load_predictor(args.model)
+    if loaded is None:
+        return 1
+    failures = predict_lines.run(loaded, sys.stdin, sys.stdout, sys.stderr, args.batch_size)
+    return 1 if failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,9 +153,32 @@ def build_parser() -> argparse.ArgumentParser:
     agree.add_argument("other", help="the second labelling of some of the same ids (.jsonl)")
     agree.add_argument("--json", action="store_true", help="print one JSON object")
     agree.set_defaults(handler=_agreement)
+
+    fit = commands.add_parser("train", help="train a model and write a self-contained directory")
+    fit.add_argument("--kind", choices=["baseline"], required=True)
+    fit.add_argument("--data", default=str(data.DEFAULT_CORPUS), help="training corpus (.jsonl)")
+    fit.add_argument("--out", required=True, help="the model directory to create")
+    fit.set_defaults(handler=_train)
+
+    score = commands.add_parser("evaluate", help="score a model directory on a labelled dataset")
+    score.add_argument("--model", required=True, help="a model directory")
+    score.add_argument("--data", required=True, help="a labelled dataset (.jsonl)")
+    score.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    score.add_argument(
+        "--test-split", action="store_true", help="score only the fixed test split of the data"
+    )
+    score.set_defaults(handler=_evaluate)
+
+    run = commands.add_parser(
+        "predict", help='read {"text":..,"subject":..} lines on stdin, write predictions on stdout'
+    )
+    run.add_argument("--model", required=True, help="a model directory")
+    run.add_argument("--batch-size", type=int, default=32)
+    run.set_defaults(handler=_predict)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     return args.handler(args)

@@ -1,0 +1,81 @@
+"""Training a model directory: split, fit, evaluate on the fixed test split, save."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from ml import data, evaluate, modeldir, predictor, taxonomy
+from ml.baseline import BaselineModel
+
+log = logging.getLogger(__name__)
+
+
+class TrainingError(Exception):
+    """Training cannot start: bad data or an unusable output directory."""
+
+
+def train(kind: str, data_path: str | Path, out: str | Path) -> dict:
+    """Train on the training part of the fixed split, write a model directory, return its meta."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise TrainingError(f"{out}: exists and is not an empty directory")
+    try:
+        records = data.load_records(data_path)
+    except data.DataError as exc:
+        raise TrainingError(str(exc)) from None
+    train_records, test_records = data.split(records)
+    if kind != "baseline":
+        raise TrainingError(f"unknown model kind {kind!r}")
+    missing = set(taxonomy.DEPARTMENTS) - {r["department"] for r in train_records}
+    if missing:
+        raise TrainingError(f"no training reports for department(s): {', '.join(sorted(missing))}")
+
+    model = BaselineModel()
+    started = time.perf_counter()
+    model.fit(train_records)
+    training_seconds = time.perf_counter() - started
+    log.info("trained %s on %d reports in %.1f s", kind, len(train_records), training_seconds)
+
+    data_hash = data.data_hash(data_path)
+    meta = {
+        "kind": kind,
+        "version": modeldir.new_version(kind, data_hash),
+        "base_model": None,
+        "config": model.config_dict(),
+        "data": {
+            "path": Path(data_path).name,
+            "sha256": data_hash,
+            "n_reports": len(records),
+            "n_train": len(train_records),
+            "n_test": len(test_records),
+        },
+        "labels": {
+            "department": list(taxonomy.DEPARTMENTS),
+            "case_type": list(taxonomy.CASE_TYPES),
+            "sentiment": list(taxonomy.SENTIMENTS),
+            "severity": list(taxonomy.SEVERITIES),
+            "tags": list(taxonomy.TAGS),
+        },
+        "training_seconds": round(training_seconds, 2),
+        "libraries": modeldir.library_versions("scikit-learn", "numpy", "scipy", "joblib"),
+    }
+    # Write into a temporary sibling and rename, so a crash never leaves a half-written model.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        model.save(staging)
+        modeldir.write_meta(staging, meta)
+        if test_records:
+            meta["metrics"] = evaluate.evaluate(predictor.load(staging), test_records)
+            modeldir.write_meta(staging, meta)
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return modeldir.read_meta(out)
