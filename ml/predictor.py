@@ -40,16 +40,23 @@ def load(directory: str | Path) -> Predictor:
     if kind == "baseline":
         from ml.baseline import BaselineModel as model_class
     else:
-        raise ModelDirError(
-            f"{directory}: models of kind {kind!r} cannot be loaded by this version"
-        )
+        from ml.transformer import TransformerModel as model_class
     try:
         model = model_class.load(directory, meta)
     except FileNotFoundError as exc:
         raise ModelDirError(
             f"{directory}: incomplete model directory ({exc.filename} is missing)"
         ) from None
-    except (pickle.UnpicklingError, EOFError, zlib.error, ValueError, KeyError, TypeError) as exc:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        zlib.error,
+        ValueError,
+        KeyError,
+        TypeError,
+        OSError,
+        RuntimeError,
+    ) as exc:
         raise ModelDirError(
             f"{directory}: corrupt model weights ({type(exc).__name__}: {exc})"
         ) from None

@@ -18,7 +18,35 @@ class TrainingError(Exception):
     """Training cannot start: bad data or an unusable output directory."""
 
 
-def train(kind: str, data_path: str | Path, out: str | Path) -> dict:
+def build_model(kind: str, base_models: list[str] | None, options: dict):
+    """A fresh, untrained model of the kind asked for; the resolved base for a transformer."""
+    if kind == "baseline":
+        return BaselineModel(), None, {}
+    if kind == "transformer":
+        from ml import base_models as bases
+        from ml.transformer import TransformerConfig, TransformerModel
+
+        try:
+            resolved = bases.resolve(base_models)
+        except bases.NoBaseModel as exc:
+            raise TrainingError(str(exc)) from None
+        try:
+            config = TransformerConfig(**options)
+        except (TypeError, ValueError) as exc:
+            raise TrainingError(f"bad transformer option: {exc}") from None
+        base = {"name": resolved.name, "path": resolved.path, "skipped": resolved.skipped}
+        return TransformerModel(config, resolved), resolved.name, {"base": base}
+    raise TrainingError(f"unknown model kind {kind!r}")
+
+
+def train(
+    kind: str,
+    data_path: str | Path,
+    out: str | Path,
+    base_models: list[str] | None = None,
+    options: dict | None = None,
+    progress=None,
+) -> dict:
     """Train on the training part of the fixed split, write a model directory, return its meta."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -28,15 +56,18 @@ def train(kind: str, data_path: str | Path, out: str | Path) -> dict:
     except data.DataError as exc:
         raise TrainingError(str(exc)) from None
     train_records, test_records = data.split(records)
-    if kind != "baseline":
-        raise TrainingError(f"unknown model kind {kind!r}")
     missing = set(taxonomy.DEPARTMENTS) - {r["department"] for r in train_records}
     if missing:
         raise TrainingError(f"no training reports for department(s): {', '.join(sorted(missing))}")
 
-    model = BaselineModel()
+    model, base_model, extra = build_model(kind, base_models, options or {})
     started = time.perf_counter()
-    model.fit(train_records)
+    if kind == "transformer":
+        model.fit(train_records, progress=progress)
+        extra["tag_thresholds"] = model.tag_thresholds
+        extra["history"] = model.history
+    else:
+        model.fit(train_records)
     training_seconds = time.perf_counter() - started
     log.info("trained %s on %d reports in %.1f s", kind, len(train_records), training_seconds)
 
@@ -44,7 +75,8 @@ def train(kind: str, data_path: str | Path, out: str | Path) -> dict:
     meta = {
         "kind": kind,
         "version": modeldir.new_version(kind, data_hash),
-        "base_model": None,
+        "base_model": base_model,
+        **extra,
         "config": model.config_dict(),
         "data": {
             "path": Path(data_path).name,
@@ -61,7 +93,10 @@ def train(kind: str, data_path: str | Path, out: str | Path) -> dict:
             "tags": list(taxonomy.TAGS),
         },
         "training_seconds": round(training_seconds, 2),
-        "libraries": modeldir.library_versions("scikit-learn", "numpy", "scipy", "joblib"),
+        "device": _device_name(),
+        "libraries": modeldir.library_versions(
+            "scikit-learn", "numpy", "scipy", "joblib", "torch", "transformers", "tokenizers"
+        ),
     }
     # Write into a temporary sibling and rename, so a crash never leaves a half-written model.
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -79,3 +114,11 @@ def train(kind: str, data_path: str | Path, out: str | Path) -> dict:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return modeldir.read_meta(out)
+
+
+def _device_name() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    return "cpu"
