@@ -132,6 +132,31 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import platform
+
+    import torch
+
+    from ml import bench
+
+    loaded = _load_predictor(args.model)
+    if loaded is None:
+        return 1
+    records = data.split(data.load_records(args.data))[1][: args.limit]
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor()
+    print(
+        json.dumps(
+            {
+                "model": loaded.info,
+                "device": device or "cpu",
+                "threads": torch.get_num_threads(),
+                "results": [bench.throughput(loaded, records, size) for size in args.batch_sizes],
+            }
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -198,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", required=True, help="a model directory")
     run.add_argument("--batch-size", type=int, default=32)
     run.set_defaults(handler=_predict)
+
+    speed = commands.add_parser(
+        "bench", help="inference throughput and peak memory on the test split (a benchmark)"
+    )
+    speed.add_argument("--model", required=True)
+    speed.add_argument("--data", default=str(data.DEFAULT_CORPUS))
+    speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
+    speed.add_argument("--limit", type=int, default=500, help="at most this many reports")
+    speed.set_defaults(handler=_bench)
     return parser
 
 

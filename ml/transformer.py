@@ -264,7 +264,9 @@ class TransformerModel:
             )
         device = self._device()
         self.tokenizer = AutoTokenizer.from_pretrained(self.base.path)
-        encoder = AutoModel.from_pretrained(self.base.path)
+        # Always fine-tune in float32 (mixed precision is applied per step on a GPU), whatever
+        # precision the checkpoint was stored in.
+        encoder = AutoModel.from_pretrained(self.base.path, dtype=torch.float32)
         sizes = {name: len(codes) for name, codes in config.label_maps.items()}
         self.net = MultiTaskNet(encoder, sizes, config.dropout).to(device)
         train_set = Encoded(self.tokenizer, records, config, labelled=True)
