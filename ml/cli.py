@@ -157,6 +157,25 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ml import report
+
+    loaded = _load_predictor(args.model)
+    if loaded is None:
+        return 1
+    try:
+        records = data.load_records(args.data)
+    except data.DataError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.test_split:
+        records = data.split(records)[1]
+    print(report.write_report(loaded, records, Path(args.out)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -223,6 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", required=True, help="a model directory")
     run.add_argument("--batch-size", type=int, default=32)
     run.set_defaults(handler=_predict)
+
+    write = commands.add_parser(
+        "report", help="confusion matrices (PNG) and per-class precision/recall (markdown)"
+    )
+    write.add_argument("--model", required=True)
+    write.add_argument("--data", required=True)
+    write.add_argument("--out", required=True, help="directory for report.md and the images")
+    write.add_argument("--test-split", action="store_true", help="only the fixed test split")
+    write.set_defaults(handler=_report)
 
     speed = commands.add_parser(
         "bench", help="inference throughput and peak memory on the test split (a benchmark)"

@@ -205,3 +205,16 @@ def test_recall_at_k_counts_severe_reports_in_the_top_k():
     assert evaluate.recall_at_k_severe(gold, [4.9, 1.0, 4.1, 2.0, 1.2]) == 1.0
     assert evaluate.recall_at_k_severe(gold, [4.9, 4.5, 1.0, 2.0, 1.2]) == 0.5
     assert evaluate.recall_at_k_severe([1, 2], [1.0, 2.0]) == 0.0
+
+
+def test_report_writes_confusion_matrices_and_per_class_tables(model_dir, small_corpus, tmp_path):
+    out = tmp_path / "report"
+    result = run_cli_with_input(
+        ["report", "--model", str(model_dir), "--data", str(small_corpus), "--out", str(out)], ""
+    )
+    assert result.returncode == 0, result.stderr
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "| Gatubelysning |" in markdown
+    assert "![Förväxlingsmatris: Förvaltning](confusion_department.png)" in markdown
+    for field in ("department", "case_type", "sentiment", "severity"):
+        assert (out / f"confusion_{field}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
