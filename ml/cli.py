@@ -176,6 +176,25 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _learning_curve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ml import learning_curve
+    from ml.train import TrainingError
+
+    sizes = [None if size == "all" else int(size) for size in args.sizes]
+    base_models = [args.base_model] if args.base_model else None
+    options = {"epochs": args.epochs} if args.epochs else {}
+    try:
+        rows = learning_curve.run(args.data, sizes, args.kinds, base_models, options)
+    except TrainingError as exc:
+        print(f"cannot train: {exc}", file=sys.stderr)
+        return 1
+    learning_curve.write(rows, Path(args.out))
+    print((Path(args.out) / "learning_curve.md").read_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -251,6 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
     write.add_argument("--out", required=True, help="directory for report.md and the images")
     write.add_argument("--test-split", action="store_true", help="only the fixed test split")
     write.set_defaults(handler=_report)
+
+    curve = commands.add_parser(
+        "learning-curve", help="baseline vs transformer at growing training sizes (table + PNG)"
+    )
+    curve.add_argument("--data", default=str(data.DEFAULT_CORPUS))
+    curve.add_argument("--out", default="learning-curve", help="directory for .md, .png, .json")
+    curve.add_argument("--sizes", nargs="+", default=["100", "300", "1000", "all"])
+    curve.add_argument("--kinds", nargs="+", default=["baseline", "transformer"])
+    curve.add_argument("--base-model", help="as for train")
+    curve.add_argument("--epochs", type=int, help="transformer: maximum epochs")
+    curve.set_defaults(handler=_learning_curve)
 
     speed = commands.add_parser(
         "bench", help="inference throughput and peak memory on the test split (a benchmark)"

@@ -218,3 +218,18 @@ def test_report_writes_confusion_matrices_and_per_class_tables(model_dir, small_
     assert "![Förväxlingsmatris: Förvaltning](confusion_department.png)" in markdown
     for field in ("department", "case_type", "sentiment", "severity"):
         assert (out / f"confusion_{field}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_learning_curve_trains_at_each_size_and_writes_table_and_plot(small_corpus, tmp_path):
+    from ml import learning_curve
+
+    records = data.load_records(small_corpus)
+    sample = learning_curve.stratified_sample(records, 140, seed=1)
+    assert {r["department"] for r in sample} == set(taxonomy.DEPARTMENTS)
+    assert 130 <= len(sample) <= 150
+    rows = learning_curve.run(small_corpus, [100, None], ["baseline"])
+    assert [r["n_train"] for r in rows][1] > rows[0]["n_train"]
+    learning_curve.write(rows, tmp_path)
+    table = (tmp_path / "learning_curve.md").read_text()
+    assert table.count("| baseline |") == 2
+    assert (tmp_path / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
