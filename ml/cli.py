@@ -86,11 +86,11 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_predictor(path: str):
+def _load_predictor(path: str, quantize: bool = False):
     from ml import predictor
 
     try:
-        return predictor.load(path)
+        return predictor.load(path, quantize=quantize)
     except predictor.ModelDirError as exc:
         print(f"cannot load model: {exc}", file=sys.stderr)
         return None
@@ -99,7 +99,7 @@ def _load_predictor(path: str):
 def _evaluate(args: argparse.Namespace) -> int:
     from ml import evaluate
 
-    loaded = _load_predictor(args.model)
+    loaded = _load_predictor(args.model, args.quantize)
     if loaded is None:
         return 1
     try:
@@ -139,7 +139,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     from ml import bench
 
-    loaded = _load_predictor(args.model)
+    loaded = _load_predictor(args.model, args.quantize)
     if loaded is None:
         return 1
     records = data.split(data.load_records(args.data))[1][: args.limit]
@@ -253,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--test-split", action="store_true", help="score only the fixed test split of the data"
     )
+    score.add_argument("--quantize", action="store_true", help="transformer: int8 on CPU")
     score.set_defaults(handler=_evaluate)
 
     run = commands.add_parser(
@@ -289,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--data", default=str(data.DEFAULT_CORPUS))
     speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
     speed.add_argument("--limit", type=int, default=500, help="at most this many reports")
+    speed.add_argument("--quantize", action="store_true", help="transformer: int8 on CPU")
     speed.set_defaults(handler=_bench)
     return parser
 

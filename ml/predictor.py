@@ -32,8 +32,11 @@ class Predictor:
         return [{**p, "model": dict(info)} for p in self.model.predict(records)]
 
 
-def load(directory: str | Path) -> Predictor:
-    """Load a model directory; raise ModelDirError (never a bare traceback) if it is unusable."""
+def load(directory: str | Path, quantize: bool = False) -> Predictor:
+    """Load a model directory; raise ModelDirError (never a bare traceback) if it is unusable.
+
+    quantize: int8 dynamic quantisation of a transformer for CPU inference.
+    """
     directory = Path(directory)
     meta = modeldir.read_meta(directory)
     kind = meta["kind"]
@@ -42,7 +45,11 @@ def load(directory: str | Path) -> Predictor:
     else:
         from ml.transformer import TransformerModel as model_class
     try:
-        model = model_class.load(directory, meta)
+        model = (
+            model_class.load(directory, meta, quantize=True)
+            if quantize and kind == "transformer"
+            else model_class.load(directory, meta)
+        )
     except FileNotFoundError as exc:
         raise ModelDirError(
             f"{directory}: incomplete model directory ({exc.filename} is missing)"

@@ -475,7 +475,7 @@ class TransformerModel:
         self.net.encoder.config.save_pretrained(str(directory / ENCODER_CONFIG_DIR))
 
     @classmethod
-    def load(cls, directory: Path, meta: dict) -> TransformerModel:
+    def load(cls, directory: Path, meta: dict, quantize: bool = False) -> TransformerModel:
         from safetensors.torch import load_file
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -490,6 +490,12 @@ class TransformerModel:
         model.net = MultiTaskNet(encoder, sizes, model.config.dropout)
         model.net.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
         model.net.to(model._device()).eval()
+        if quantize and model._device().type == "cpu":
+            # Dynamic int8 quantisation of the linear layers for CPU inference; torch marks
+            # this API deprecated, so it is opt-in and measured (`ml bench --quantize`).
+            model.net = torch.ao.quantization.quantize_dynamic(
+                model.net, {nn.Linear}, dtype=torch.qint8
+            )
         return model
 
     def config_dict(self) -> dict:

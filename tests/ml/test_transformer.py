@@ -165,3 +165,14 @@ def test_the_offline_minilm_fine_tunes_and_round_trips_through_predict(tiny_corp
     assert outputs[0]["department"]["label"] in taxonomy.DEPARTMENTS
     assert outputs[1]["error"].startswith("line 2: invalid JSON")
     assert result.returncode == 1
+
+
+def test_int8_quantised_loading_predicts_in_the_same_shape(tiny_model):
+    reports = [{"text": "Soptunnan blev inte tömd i tisdags"}, {"text": "Tack för hjälpen!"}]
+    exact = predictor.load(tiny_model).predict(reports)
+    quantised_predictor = predictor.load(tiny_model, quantize=True)
+    assert "DynamicQuantizedLinear" in repr(quantised_predictor.model.net)
+    quantised = quantised_predictor.predict(reports)
+    for a, b in zip(exact, quantised, strict=True):
+        assert set(a) == set(b)
+        assert abs(a["severity"]["score"] - b["severity"]["score"]) < 0.5
