@@ -13,6 +13,7 @@ from ml.train import TrainingError, train
 from ml.validate import occurs_as_words
 from tests.ml.test_validate import run_cli
 
+PREDICTION_KEYS = {*taxonomy.SINGLE_LABEL_FIELDS, "severity", "tags", "keywords", "model"}
 CONTRACT_KEYS = {
     "n": None,
     "department": {"macro_f1", "accuracy"},
@@ -63,15 +64,7 @@ def test_training_writes_a_self_describing_directory(model_dir, small_corpus):
 def test_predictions_have_the_contract_shape(model_dir):
     text = "Gatlampan utanför Storgatan 14 har varit släckt i två veckor, det är becksvart."
     [prediction] = predictor.load(model_dir).predict([{"text": text, "subject": "Trasig lampa"}])
-    assert set(prediction) == {
-        "department",
-        "case_type",
-        "sentiment",
-        "severity",
-        "tags",
-        "keywords",
-        "model",
-    }
+    assert set(prediction) == PREDICTION_KEYS
     department = prediction["department"]
     assert department["label"] == "belysning"
     assert department["top"][0] == [department["label"], department["confidence"]]
@@ -127,7 +120,7 @@ def test_predict_round_trips_and_reports_bad_lines_without_stopping(model_dir):
         json.dumps({"text": "The bus stop shelter has been smashed, glass everywhere."}),
         json.dumps({"subject": "ingen text"}),
     ]
-    result = run_cli_with_input(["predict", "--model", str(model_dir)], "\n".join(lines) + "\n")
+    result = run_cli("predict", "--model", str(model_dir), stdin="\n".join(lines) + "\n")
     assert result.returncode == 1
     outputs = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(outputs) == 6
@@ -142,22 +135,6 @@ def test_predict_round_trips_and_reports_bad_lines_without_stopping(model_dir):
         'line 3: "text" must be a non-empty string',
         'line 6: "text" must be a non-empty string',
     ]
-
-
-def run_cli_with_input(args, stdin):
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO_ROOT
-
-    return subprocess.run(
-        [sys.executable, "-m", "ml", *args],
-        cwd=REPO_ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def test_a_missing_or_foreign_directory_is_a_clear_error(tmp_path, model_dir):
@@ -180,7 +157,7 @@ def test_corrupt_weights_are_a_clear_error(tmp_path, model_dir):
     (broken / "baseline.joblib").write_bytes(b"\x00garbage" * 100)
     with pytest.raises(ModelDirError, match="corrupt model weights"):
         predictor.load(broken)
-    result = run_cli_with_input(["predict", "--model", str(broken)], "")
+    result = run_cli("predict", "--model", str(broken), stdin="")
     assert result.returncode == 1
     assert result.stderr.startswith("cannot load model:")
     assert "Traceback" not in result.stderr
@@ -209,8 +186,8 @@ def test_recall_at_k_counts_severe_reports_in_the_top_k():
 
 def test_report_writes_confusion_matrices_and_per_class_tables(model_dir, small_corpus, tmp_path):
     out = tmp_path / "report"
-    result = run_cli_with_input(
-        ["report", "--model", str(model_dir), "--data", str(small_corpus), "--out", str(out)], ""
+    result = run_cli(
+        "report", "--model", str(model_dir), "--data", str(small_corpus), "--out", str(out)
     )
     assert result.returncode == 0, result.stderr
     markdown = (out / "report.md").read_text(encoding="utf-8")

@@ -16,7 +16,8 @@ from ml.base_models import OFFLINE_MINILM
 from ml.train import TrainingError, train
 from ml.transformer import BEGIN, INSIDE, OUTSIDE, bio_labels, decode_keywords, keyword_spans
 from ml.validate import occurs_as_words
-from tests.ml.test_baseline import CONTRACT_KEYS, run_cli_with_input
+from tests.ml.test_baseline import CONTRACT_KEYS, PREDICTION_KEYS
+from tests.ml.test_validate import run_cli
 
 FAST = {"epochs": 2, "max_steps": 6, "batch_size": 8, "max_length": 64}
 
@@ -113,15 +114,7 @@ def test_training_records_the_base_model_and_why_others_were_skipped(tiny_model,
 def test_predictions_have_the_contract_shape(tiny_model):
     text = "Gatlampan utanför Storgatan 14 har varit släckt i två veckor."
     [prediction] = predictor.load(tiny_model).predict([{"text": text, "subject": None}])
-    assert set(prediction) == {
-        "department",
-        "case_type",
-        "sentiment",
-        "severity",
-        "tags",
-        "keywords",
-        "model",
-    }
+    assert set(prediction) == PREDICTION_KEYS
     assert prediction["department"]["label"] in taxonomy.DEPARTMENTS
     assert len(prediction["department"]["top"]) == 3
     assert prediction["severity"]["label"] == round(prediction["severity"]["score"])
@@ -159,7 +152,7 @@ def test_the_offline_minilm_fine_tunes_and_round_trips_through_predict(tiny_corp
         json.dumps({"text": "Vattnet är brunt och luktar illa i hela huset", "subject": "Vatten"}),
         "{broken",
     ]
-    result = run_cli_with_input(["predict", "--model", str(out)], "\n".join(lines) + "\n")
+    result = run_cli("predict", "--model", str(out), stdin="\n".join(lines) + "\n")
     outputs = [json.loads(line) for line in result.stdout.splitlines()]
     assert outputs[0]["model"]["base_model"] == OFFLINE_MINILM
     assert outputs[0]["department"]["label"] in taxonomy.DEPARTMENTS

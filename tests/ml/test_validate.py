@@ -36,10 +36,12 @@ def record(n: int = 0, **changes) -> dict:
     return base
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m ml ARGS` from the repository root, optionally feeding stdin."""
     return subprocess.run(
         [sys.executable, "-m", "ml", *args],
         cwd=REPO_ROOT,
+        input=stdin,
         capture_output=True,
         text=True,
         check=False,
