@@ -16,7 +16,6 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import f1_score
 from sklearn.model_selection import cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
@@ -25,6 +24,7 @@ from sklearn.svm import LinearSVC
 
 from ml import taxonomy
 from ml.data import model_input
+from ml.evaluate import best_f1_threshold
 from ml.keywords import KeywordExtractor
 
 WEIGHTS_FILE = "baseline.joblib"
@@ -83,7 +83,8 @@ class BaselineModel:
     def __init__(self, config: BaselineConfig | None = None):
         self.config = config or BaselineConfig()
 
-    def fit(self, records: list[dict]) -> BaselineModel:
+    def fit(self, records: list[dict], progress=None) -> BaselineModel:
+        """Fit every output; `progress` is accepted for the common interface (seconds here)."""
         config = self.config
         texts = _texts(records)
         self.features = _features(config)
@@ -109,7 +110,7 @@ class BaselineModel:
             tag_model, matrix, tags, cv=config.calibration_folds, method="predict_proba"
         )
         self.tag_thresholds = [
-            _best_threshold(tags[:, i], out_of_fold[:, i]) for i in range(tags.shape[1])
+            best_f1_threshold(tags[:, i], out_of_fold[:, i]) for i in range(tags.shape[1])
         ]
         self.tags = tag_model.fit(matrix, tags)
         self.keywords = KeywordExtractor().fit(r["text"] for r in records)
@@ -172,7 +173,8 @@ class BaselineModel:
         joblib.dump(state, directory / WEIGHTS_FILE, compress=3)
 
     @classmethod
-    def load(cls, directory, meta: dict) -> BaselineModel:
+    def load(cls, directory, meta: dict, quantize: bool = False) -> BaselineModel:
+        """Load a saved baseline; `quantize` has no effect on linear models."""
         config = meta.get("config", {})
         model = cls(BaselineConfig(**config))
         state = joblib.load(directory / WEIGHTS_FILE)
@@ -188,11 +190,6 @@ class BaselineModel:
     def config_dict(self) -> dict:
         return asdict(self.config)
 
-
-def _best_threshold(gold: np.ndarray, probability: np.ndarray) -> float:
-    """The probability threshold that maximises F1 for one tag on out-of-fold predictions."""
-    if gold.sum() == 0:
-        return 0.5
-    candidates = np.linspace(0.1, 0.9, 33)
-    scores = [f1_score(gold, probability >= t, zero_division=0) for t in candidates]
-    return float(candidates[int(np.argmax(scores))])
+    def extra_meta(self) -> dict:
+        """Model-specific facts for meta.json (none beyond the config for the baseline)."""
+        return {}

@@ -96,24 +96,28 @@ def _load_predictor(path: str, quantize: bool = False):
         return None
 
 
+def _labelled_records(path: str, test_split: bool) -> list[dict] | None:
+    """Records of a labelled dataset (schema-checked), or None after printing why not."""
+    try:
+        records, problems = validate.validate_file(path, near_duplicate_threshold=None)
+    except data.DataError as exc:
+        print(exc, file=sys.stderr)
+        return None
+    if problems:
+        for problem in problems[:20]:
+            print(problem.format(path), file=sys.stderr)
+        print(f"cannot use {path}: {len(problems)} problems", file=sys.stderr)
+        return None
+    return data.split(records)[1] if test_split else records
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from ml import evaluate
 
     loaded = _load_predictor(args.model, args.quantize)
-    if loaded is None:
+    records = _labelled_records(args.data, args.test_split)
+    if loaded is None or records is None:
         return 1
-    try:
-        records, problems = validate.validate_file(args.data, near_duplicate_threshold=1.01)
-    except data.DataError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    if problems:
-        for problem in problems[:20]:
-            print(problem.format(args.data), file=sys.stderr)
-        print(f"cannot evaluate: {len(problems)} problems in {args.data}", file=sys.stderr)
-        return 1
-    if args.test_split:
-        records = data.split(records)[1]
     result = evaluate.evaluate(loaded, records)
     if args.json:
         print(json.dumps(result))
@@ -140,9 +144,10 @@ def _bench(args: argparse.Namespace) -> int:
     from ml import bench
 
     loaded = _load_predictor(args.model, args.quantize)
-    if loaded is None:
+    records = _labelled_records(args.data, test_split=True)
+    if loaded is None or records is None:
         return 1
-    records = data.split(data.load_records(args.data))[1][: args.limit]
+    records = records[: args.limit]
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor()
     print(
         json.dumps(
@@ -163,15 +168,9 @@ def _report(args: argparse.Namespace) -> int:
     from ml import report
 
     loaded = _load_predictor(args.model)
-    if loaded is None:
+    records = _labelled_records(args.data, args.test_split)
+    if loaded is None or records is None:
         return 1
-    try:
-        records = data.load_records(args.data)
-    except data.DataError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    if args.test_split:
-        records = data.split(records)[1]
     print(report.write_report(loaded, records, Path(args.out)))
     return 0
 

@@ -72,3 +72,12 @@ def evaluate(predictor, records: list[dict]) -> dict:
     result = score(records, predictions)
     result["throughput"] = {"reports_per_s": len(records) / elapsed if elapsed > 0 else 0.0}
     return result
+
+
+def best_f1_threshold(gold: np.ndarray, probability: np.ndarray) -> float:
+    """The probability threshold that maximises F1 for one tag on out-of-fold predictions."""
+    if gold.sum() == 0:
+        return 0.5
+    candidates = np.linspace(0.1, 0.9, 33)
+    scores = [f1_score(gold, probability >= t, zero_division=0) for t in candidates]
+    return float(candidates[int(np.argmax(scores))])

@@ -57,9 +57,7 @@ def run(
     for size in sizes:
         sample = stratified_sample(train_records, size or len(train_records), seed)
         for kind in kinds:
-            model, base_model, _ = build_model(
-                kind, base_models, dict(options or {}) if kind == "transformer" else {}
-            )
+            model, base_model, _ = build_model(kind, base_models, dict(options or {}))
             model.fit(sample)
             metrics = evaluate.score(test_records, model.predict(test_records))
             rows.append(

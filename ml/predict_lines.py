@@ -33,27 +33,31 @@ def run(predictor, lines: TextIO, out: TextIO, err: TextIO, batch_size: int = 32
     answers input line N, and a message on stderr that names the line.
     """
     failures = 0
-    pending: list[tuple[int, dict | str]] = []
+    pending: list[dict | str] = []  # records to predict, or error messages, in input order
+    records: list[dict] = []
 
     def flush() -> None:
-        records = [item for _, item in pending if isinstance(item, dict)]
         predictions = iter(predictor.predict(records))
-        for _, item in pending:
+        for item in pending:
             answer = next(predictions) if isinstance(item, dict) else {"error": item}
             out.write(json.dumps(answer, ensure_ascii=False) + "\n")
         out.flush()
         pending.clear()
+        records.clear()
 
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            pending.append((number, parse_line(line)))
+            record = parse_line(line)
         except ValueError as exc:
             failures += 1
             err.write(f"line {number}: {exc}\n")
-            pending.append((number, f"line {number}: {exc}"))
-        if sum(isinstance(item, dict) for _, item in pending) >= batch_size:
+            pending.append(f"line {number}: {exc}")
+            continue
+        pending.append(record)
+        records.append(record)
+        if len(records) >= batch_size:
             flush()
     flush()
     return failures

@@ -45,11 +45,7 @@ def load(directory: str | Path, quantize: bool = False) -> Predictor:
     else:
         from ml.transformer import TransformerModel as model_class
     try:
-        model = (
-            model_class.load(directory, meta, quantize=True)
-            if quantize and kind == "transformer"
-            else model_class.load(directory, meta)
-        )
+        model = model_class.load(directory, meta, quantize=quantize)
     except FileNotFoundError as exc:
         raise ModelDirError(
             f"{directory}: incomplete model directory ({exc.filename} is missing)"

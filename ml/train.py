@@ -62,12 +62,8 @@ def train(
 
     model, base_model, extra = build_model(kind, base_models, options or {})
     started = time.perf_counter()
-    if kind == "transformer":
-        model.fit(train_records, progress=progress)
-        extra["tag_thresholds"] = model.tag_thresholds
-        extra["history"] = model.history
-    else:
-        model.fit(train_records)
+    model.fit(train_records, progress=progress)
+    extra.update(model.extra_meta())
     training_seconds = time.perf_counter() - started
     log.info("trained %s on %d reports in %.1f s", kind, len(train_records), training_seconds)
 
@@ -86,9 +82,7 @@ def train(
             "n_test": len(test_records),
         },
         "labels": {
-            "department": list(taxonomy.DEPARTMENTS),
-            "case_type": list(taxonomy.CASE_TYPES),
-            "sentiment": list(taxonomy.SENTIMENTS),
+            **{field: list(codes) for field, codes in taxonomy.SINGLE_LABEL_FIELDS.items()},
             "severity": list(taxonomy.SEVERITIES),
             "tags": list(taxonomy.TAGS),
         },

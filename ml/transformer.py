@@ -26,8 +26,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ml import taxonomy
-from ml.baseline import _best_threshold
 from ml.data import model_input
+from ml.evaluate import best_f1_threshold
 
 log = logging.getLogger(__name__)
 
@@ -421,7 +421,7 @@ class TransformerModel:
     def _tune_tag_thresholds(self, encoded: Encoded) -> list[float]:
         outputs = self._forward_all(encoded)
         gold = np.array(encoded.targets["tags"])
-        return [_best_threshold(gold[:, i], outputs["tags"][:, i]) for i in range(gold.shape[1])]
+        return [best_f1_threshold(gold[:, i], outputs["tags"][:, i]) for i in range(gold.shape[1])]
 
     def predict(self, records: list[dict]) -> list[dict]:
         if not records:
@@ -500,6 +500,10 @@ class TransformerModel:
 
     def config_dict(self) -> dict:
         return asdict(self.config)
+
+    def extra_meta(self) -> dict:
+        """Tag thresholds (needed to load) and the per-epoch validation history."""
+        return {"tag_thresholds": self.tag_thresholds, "history": self.history}
 
 
 def decode_keywords(

@@ -149,9 +149,12 @@ def near_duplicate_pairs(
 
 
 def validate_file(
-    path: str | Path, near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
+    path: str | Path, near_duplicate_threshold: float | None = NEAR_DUPLICATE_THRESHOLD
 ) -> tuple[list[dict], list[Problem]]:
-    """Read and check a corpus file; return the parsed records and every problem found."""
+    """Read and check a corpus file; return the parsed records and every problem found.
+
+    near_duplicate_threshold=None skips the near-duplicate search (schema checks only).
+    """
     records: list[dict] = []
     lines: list[int] = []
     problems: list[Problem] = []
@@ -193,7 +196,12 @@ def validate_file(
             first_line_of_text.setdefault(key, number)
 
     texts = [r["text"] if isinstance(r.get("text"), str) else "" for r in records]
-    for i, j, similarity in near_duplicate_pairs(texts, near_duplicate_threshold):
+    pairs = (
+        near_duplicate_pairs(texts, near_duplicate_threshold)
+        if near_duplicate_threshold is not None
+        else []
+    )
+    for i, j, similarity in pairs:
         if normalise(texts[i]) == normalise(texts[j]):
             continue  # already reported as an exact duplicate
         problems.append(
@@ -249,9 +257,10 @@ def stats(records: list[dict]) -> str:
         f"register: {100 * without_aao / total:.1f}% without å/ä/ö, "
         f"{100 * quoting / total:.1f}% quote an earlier message, {len(forms)} distinct word forms"
     )
-    texts = [r["text"] for r in records]
+    # One similarity search at the looser threshold; the stricter one is a subset of it.
+    loose = near_duplicate_pairs([r["text"] for r in records], 0.7)
     for threshold in (0.7, NEAR_DUPLICATE_THRESHOLD):
-        pairs = near_duplicate_pairs(texts, threshold)
+        pairs = [pair for pair in loose if pair[2] >= threshold]
         involved = {i for pair in pairs for i in pair[:2]}
         out.append(
             f"near-duplicates at similarity >= {threshold}: {len(pairs)} pairs, "
