@@ -130,6 +130,10 @@ def bio_labels(offsets: list[tuple[int, int]], spans: list[tuple[int, int]]) -> 
     return labels
 
 
+# At inference a batch holds reports at most this factor (plus 8 tokens) longer than its shortest.
+PADDING_SLACK = 1.3
+
+
 class Encoded:
     """Tokenised reports and their targets, ready for batching."""
 
@@ -165,11 +169,28 @@ class Encoded:
         return len(self.input_ids)
 
     def batches(self, batch_size: int, shuffle: bool, rng: random.Random | None = None):
-        """Index batches of similar length (less padding); shuffled in chunks when training."""
+        """Index batches of similar length (less padding); shuffled in chunks when training.
+
+        Without shuffling (inference) a batch also ends where the next report is much longer
+        than the batch's shortest, so a few long reports do not pad a whole request: with
+        dynamic padding the cost is the batch size times the longest report.
+        """
         order = sorted(range(len(self)), key=lambda i: len(self.input_ids[i]))
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         if shuffle:
+            batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
             (rng or random).shuffle(batches)
+            return batches
+        batches, current = [], []
+        for i in order:
+            if current and (
+                len(current) == batch_size
+                or len(self.input_ids[i]) > PADDING_SLACK * len(self.input_ids[current[0]]) + 8
+            ):
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
         return batches
 
     def collate(self, indices: list[int], pad_id: int, device) -> dict:

@@ -169,3 +169,22 @@ def test_int8_quantised_loading_predicts_in_the_same_shape(tiny_model):
     for a, b in zip(exact, quantised, strict=True):
         assert set(a) == set(b)
         assert abs(a["severity"]["score"] - b["severity"]["score"]) < 0.5
+
+
+def test_inference_batches_group_similar_lengths_and_keep_the_request_order(tiny_model):
+    from ml.transformer import PADDING_SLACK, Encoded
+
+    model = predictor.load(tiny_model).model
+    reports = [{"text": "Hål i vägen. " * n} for n in (1, 30, 2, 12, 1, 40, 3)]
+    encoded = Encoded(model.tokenizer, reports, model.config, labelled=False)
+    batches = encoded.batches(32, shuffle=False)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(reports)))
+    assert len(batches) > 1
+    for batch in batches:
+        lengths = [len(encoded.input_ids[i]) for i in batch]
+        assert max(lengths) <= PADDING_SLACK * min(lengths) + 8
+    together = model.predict(reports)
+    alone = [model.predict([r])[0] for r in reports]
+    for a, b in zip(together, alone, strict=True):
+        assert a["department"]["label"] == b["department"]["label"]
+        assert a["severity"]["score"] == pytest.approx(b["severity"]["score"], abs=1e-3)
