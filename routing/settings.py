@@ -32,10 +32,17 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "routing.intake",
+    "routing.learning",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,7 +97,111 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.string("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+LOGIN_URL = "admin:login"
+
 REDIS_URL = env.string("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # A Redis outage must not take the intake down: give up fast (the callers fail open).
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+
+# Celery: Redis as broker; late acks so a crashed worker's task is delivered again.
+CELERY_BROKER_URL = env.string("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "intake"
+# Inference runs on its own queue so that a GPU worker can serve it alone.
+CELERY_TASK_ROUTES = {
+    "routing.learning.tasks.route_report": {"queue": "inference"},
+    "routing.learning.tasks.train_model": {"queue": "training"},
+}
+# Publishing must not hang a web request when Redis is down: the report is already saved
+# and the sweeper enqueues it later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-unrouted-reports": {
+        "task": "routing.intake.tasks.sweep_unrouted",
+        "schedule": env.integer("SWEEP_INTERVAL_SECONDS", 60),
+    },
+    "poll-imap": {
+        "task": "routing.intake.tasks.poll_imap",
+        "schedule": env.integer("IMAP_POLL_SECONDS", 120),
+    },
+}
+# A report still unrouted this long after it was received is enqueued again.
+SWEEP_AFTER_SECONDS = env.integer("SWEEP_AFTER_SECONDS", 120)
+
+# Models: model directories live under MODEL_DIR; the pipeline uses the active version.
+MODEL_DIR = Path(env.string("MODEL_DIR", str(BASE_DIR / "models")))
+ROUTING_BASE_MODELS = env.string_list(
+    "ROUTING_BASE_MODELS", env.string_list("ROUTING_BASE_MODEL", [])
+)
+TRAINING_DATA = Path(env.string("TRAINING_DATA", str(BASE_DIR / "ml" / "data" / "reports_sv.jsonl")))
+
+# Intake limits (documented in the README).
+REPORT_TEXT_MAX_CHARS = env.integer("REPORT_TEXT_MAX_CHARS", 20_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("MAX_REQUEST_BYTES", 256 * 1024)
+FORM_RATE_LIMIT = env.integer("FORM_RATE_LIMIT", 10)  # reports per IP address ...
+FORM_RATE_WINDOW_SECONDS = env.integer("FORM_RATE_WINDOW_SECONDS", 3600)  # ... per window
+CASE_NUMBER_DIGITS = 5
+
+# Email: outgoing acknowledgements through Django's backend; incoming by IMAP polling.
+EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.string("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "arenden@kommun.example")
+IMAP_HOST = env.string("IMAP_HOST", "")  # empty: IMAP polling is off
+IMAP_PORT = env.integer("IMAP_PORT", 993)
+IMAP_SSL = env.boolean("IMAP_SSL", True)
+IMAP_USER = env.string("IMAP_USER", "")
+IMAP_PASSWORD = env.string("IMAP_PASSWORD", "")
+IMAP_FOLDER = env.string("IMAP_FOLDER", "INBOX")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "routing.intake.authentication.ApiClientAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["routing.intake.authentication.IsApiClientOrStaff"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "routing.intake.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ärendeflöde API",
+    "DESCRIPTION": "Lämna in och följ ärenden till kommunen.",
+    "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # Security defaults for production; DEBUG relaxes the ones that need HTTPS.
 SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", not DEBUG)

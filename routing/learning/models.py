@@ -1,0 +1,63 @@
+"""Model versions: trained model directories registered with the application."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ModelVersion(models.Model):
+    """One model directory written by `ml train`; at most one version is active."""
+
+    class Kind(models.TextChoices):
+        BASELINE = "baseline", _("Baslinje (TF-IDF)")
+        TRANSFORMER = "transformer", _("Transformer")
+
+    version = models.CharField(_("version"), max_length=64, unique=True)
+    kind = models.CharField(_("typ"), max_length=16, choices=Kind.choices)
+    base_model = models.CharField(_("basmodell"), max_length=300, blank=True)
+    directory = models.CharField(_("katalog"), max_length=500)
+    data_hash = models.CharField(_("datahash"), max_length=64, blank=True)
+    training_records = models.PositiveIntegerField(_("träningsexempel"), default=0)
+    training_seconds = models.FloatField(_("träningstid (s)"), null=True, blank=True)
+    metrics = models.JSONField(_("mått på testdelen"), default=dict, blank=True)
+    meta = models.JSONField(_("meta.json"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("registrerad"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("tränad av"),
+    )
+    is_active = models.BooleanField(_("aktiv"), default=False)
+    activated_at = models.DateTimeField(_("aktiverad"), null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("aktiverad av"),
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("modellversion")
+        verbose_name_plural = _("modellversioner")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_model_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.version}"
+
+    @property
+    def department_macro_f1(self) -> float | None:
+        return (self.metrics.get("department") or {}).get("macro_f1")

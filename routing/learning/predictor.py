@@ -1,0 +1,50 @@
+"""The one place where Django meets `ml`: the active model, loaded once per process.
+
+Each call checks which version is active (one indexed query), so workers pick up a newly
+activated version without a restart and keep the loaded model otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ml import predictor as ml_predictor
+from ml.modeldir import ModelDirError
+from routing.learning.models import ModelVersion
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_loaded: dict[str, ml_predictor.Predictor] = {}
+
+
+class ModelNotReady(RuntimeError):
+    """No model version is active, or its directory cannot be loaded."""
+
+
+def active_version() -> ModelVersion:
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None:
+        raise ModelNotReady("no model version is active; run `manage.py train --activate`")
+    return version
+
+
+def load(version: ModelVersion) -> ml_predictor.Predictor:
+    """The loaded predictor of a version (cached; other versions are dropped)."""
+    with _lock:
+        predictor = _loaded.get(version.version)
+        if predictor is None:
+            try:
+                predictor = ml_predictor.load(version.directory)
+            except ModelDirError as exc:
+                raise ModelNotReady(str(exc)) from exc
+            _loaded.clear()
+            _loaded[version.version] = predictor
+            log.info("loaded model %s (%s) from %s", version.version, version.kind, version.directory)
+        return predictor
+
+
+def active_predictor() -> tuple[ModelVersion, ml_predictor.Predictor]:
+    version = active_version()
+    return version, load(version)

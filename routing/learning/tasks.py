@@ -1,0 +1,20 @@
+"""Learning tasks: routing a report with the active model runs on the inference queue."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from routing.learning import services
+from routing.learning.predictor import ModelNotReady
+
+
+@shared_task(
+    name="routing.learning.tasks.route_report",
+    autoretry_for=(ModelNotReady,),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    max_retries=None,
+)
+def route_report(report_id: int) -> str:
+    """Predict and route one report; safe to run twice."""
+    return services.route_report(report_id)
