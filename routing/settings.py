@@ -155,7 +155,9 @@ MODEL_DIR = Path(env.string("MODEL_DIR", str(BASE_DIR / "models")))
 ROUTING_BASE_MODELS = env.string_list(
     "ROUTING_BASE_MODELS", env.string_list("ROUTING_BASE_MODEL", [])
 )
-TRAINING_DATA = Path(env.string("TRAINING_DATA", str(BASE_DIR / "ml" / "data" / "reports_sv.jsonl")))
+TRAINING_DATA = Path(
+    env.string("TRAINING_DATA", str(BASE_DIR / "ml" / "data" / "reports_sv.jsonl"))
+)
 
 # Intake limits (documented in the README).
 REPORT_TEXT_MAX_CHARS = env.integer("REPORT_TEXT_MAX_CHARS", 20_000)

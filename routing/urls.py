@@ -1,8 +1,11 @@
-"""Top-level URL configuration."""
+"""Top-level URL configuration: resident pages and case-worker UI, API, Open311, admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("routing.intake.api_urls")),
+    path("open311/v2/", include("routing.intake.open311_urls")),
+    path("", include("routing.intake.urls")),
 ]

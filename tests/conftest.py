@@ -1,8 +1,9 @@
-"""Shared fixtures for the whole suite."""
+"""Shared fixtures for the whole suite: a trained baseline, an active model, a real worker."""
 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,70 @@ def write_jsonl(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def baseline_dir(tmp_path_factory):
+    """A real baseline model directory, trained once per run on a slice of the corpus."""
+    from ml import data
+    from ml.train import train
+
+    records = data.load_records(data.DEFAULT_CORPUS)
+    random.Random(7).shuffle(records)
+    chosen, seen = [], {}
+    for record in records:
+        if seen.get(record["department"], 0) < 60:
+            seen[record["department"]] = seen.get(record["department"], 0) + 1
+            chosen.append(record)
+    corpus = tmp_path_factory.mktemp("corpus") / "slice.jsonl"
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen))
+    out = tmp_path_factory.mktemp("models") / "baseline"
+    train("baseline", corpus, out)
+    return out
+
+
+@pytest.fixture
+def active_model(db, baseline_dir):
+    """The baseline registered and activated as the model the pipeline uses."""
+    from routing.learning import services
+
+    version = services.register_model_version(baseline_dir)
+    return services.activate_model_version(version)
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real Celery worker (in a thread) on the test Redis, consuming intake and inference."""
+    from celery.contrib.testing.worker import start_worker
+
+    from routing.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="solo",
+        concurrency=1,
+        queues=["intake", "inference"],
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def wait_until():
+    """Poll a condition (the worker runs in another thread) for up to `timeout` seconds."""
+    import time
+
+    def wait(condition, timeout=30.0, interval=0.1):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = condition()
+            if result:
+                return result
+            time.sleep(interval)
+        raise AssertionError(f"condition not met within {timeout} s")
+
+    return wait

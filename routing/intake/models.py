@@ -41,9 +41,7 @@ class Report(models.Model):
         CLOSED = "closed", _("Avslutat")
 
     case_number = models.CharField(_("ärendenummer"), max_length=16, unique=True)
-    channel = models.CharField(
-        _("kanal"), max_length=16, choices=list(taxonomy.CHANNELS.items())
-    )
+    channel = models.CharField(_("kanal"), max_length=16, choices=list(taxonomy.CHANNELS.items()))
     subject = models.CharField(_("rubrik"), max_length=200, blank=True)
     # The text the model reads; for email, without quoted replies and signature.
     text = models.TextField(_("text"))
@@ -110,6 +108,9 @@ class CaseNumberCounter(models.Model):
     year = models.PositiveIntegerField(primary_key=True)
     last = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
 
 class Prediction(models.Model):
     """What one model version predicted for one report (the `ml predict` JSON)."""
@@ -153,6 +154,9 @@ class Message(models.Model):
         verbose_name = _("meddelande")
         verbose_name_plural = _("meddelanden")
 
+    def __str__(self) -> str:
+        return f"{self.report} · {self.subject or self.sender}"
+
 
 class Attachment(models.Model):
     """An email attachment, recorded (name, type, size) but never opened or executed."""
@@ -168,6 +172,9 @@ class Attachment(models.Model):
     class Meta:
         verbose_name = _("bilaga")
         verbose_name_plural = _("bilagor")
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class ApiClient(models.Model):

@@ -238,7 +238,9 @@ def find_case(subject: str) -> Report | None:
 def _send(task_name: str, report_id: int, **options) -> bool:
     """Publish a task by name; a broker outage is logged, never raised (the sweeper retries)."""
     try:
-        app.send_task(task_name, args=[report_id], **options)
+        # A connection of its own, so that a broken pooled connection cannot wedge intake.
+        with app.connection_for_write() as connection:
+            app.send_task(task_name, args=[report_id], connection=connection, **options)
     except Exception as exc:  # any broker or connection error: the report is safe in the DB
         log.warning("could not enqueue %s for report %s: %s", task_name, report_id, exc)
         return False

@@ -41,7 +41,9 @@ def load(version: ModelVersion) -> ml_predictor.Predictor:
                 raise ModelNotReady(str(exc)) from exc
             _loaded.clear()
             _loaded[version.version] = predictor
-            log.info("loaded model %s (%s) from %s", version.version, version.kind, version.directory)
+            log.info(
+                "loaded model %s (%s) from %s", version.version, version.kind, version.directory
+            )
         return predictor
 
 
