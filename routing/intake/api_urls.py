@@ -1,3 +1,19 @@
-"""URL patterns (filled in as the views land)."""
+"""REST API routes under /api/v1/ (fixed contract: reports; plus schema and docs)."""
 
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from routing.intake import api
+
+app_name = "api"
+
+urlpatterns = [
+    path("reports", api.ReportListCreate.as_view(), name="report-list"),
+    path("reports/<str:case_number>", api.ReportDetail.as_view(), name="report-detail"),
+    path("schema", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path(
+        "docs",
+        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[]),
+        name="docs",
+    ),
+]
