@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The tests use the real PostgreSQL and Redis of the machine (defaults in tests/settings.py).
 export HF_HUB_OFFLINE := 1
 
-.PHONY: venv test lint format validate-corpus
+.PHONY: venv test lint format validate-corpus run
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,9 @@ format: venv
 
 validate-corpus: venv
 	$(BIN)/python -m ml validate ml/data/reports_sv.jsonl --stats
+
+# Everything a newcomer needs for a first look: virtualenv, migrations, a trained baseline,
+# demo reports and users, then web server, worker and beat (SQLite unless DATABASE_URL is set;
+# without Redis, tasks run in-process).
+run: venv
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runlocal

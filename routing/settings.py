@@ -109,6 +109,10 @@ STORAGES = {
 LOGIN_URL = "admin:login"
 
 REDIS_URL = env.string("REDIS_URL", "redis://127.0.0.1:6379/0")
+# CACHE_BACKEND=locmem runs without Redis (a local trial); production uses Redis.
+CACHE_BACKEND = env.string("CACHE_BACKEND", "redis")
+if CACHE_BACKEND not in {"redis", "locmem"}:
+    raise ImproperlyConfigured("CACHE_BACKEND must be redis or locmem.")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -116,6 +120,8 @@ CACHES = {
         # A Redis outage must not take the intake down: give up fast (the callers fail open).
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
+    if CACHE_BACKEND == "redis"
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # Celery: Redis as broker; late acks so a crashed worker's task is delivered again.
