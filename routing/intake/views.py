@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from routing.intake import services
 from routing.intake.forms import HONEYPOT_FIELD, INTAKE_FIELDS, ReportForm
@@ -24,15 +25,17 @@ log = logging.getLogger(__name__)
 
 # The session key that carries the last receipt; the case number never travels in a URL.
 RECEIPT_SESSION_KEY = "intake_receipt"
+# The receipt shows what was sent; on a shared computer the next person must not see it.
+RECEIPT_MAX_AGE_SECONDS = 30 * 60
 
 
-@require_GET
+@require_safe
 def start(request):
     """The start page: the way to the form, and to the case workers' login."""
     return render(request, "intake/start.html")
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def report_form(request):
     """Show the form; on a valid POST file the report and redirect to the receipt."""
     if request.method != "POST":
@@ -45,7 +48,7 @@ def report_form(request):
     if form.is_spam:
         # Look like a success to the bot, store nothing.
         log.info("honeypot filled in; form post from %s dropped", client_ip(request))
-        request.session[RECEIPT_SESSION_KEY] = {"case_number": None, "email": False}
+        remember_receipt(request, case_number=None, email=False)
         return redirect("intake:receipt")
 
     ip = client_ip(request)
@@ -74,18 +77,16 @@ def report_form(request):
         form.add_error(INTAKE_FIELDS.get(exc.field), str(exc))
         return render(request, "intake/report_form.html", {"form": form})
 
-    request.session[RECEIPT_SESSION_KEY] = {
-        "case_number": report.case_number,
-        "email": bool(report.reporter_email),
-    }
+    remember_receipt(request, case_number=report.case_number, email=bool(report.reporter_email))
     return redirect("intake:receipt")
 
 
-@require_GET
+@require_safe
 def receipt(request):
     """The receipt for this browser's last report, from the session; none: back to the form."""
     stored = request.session.get(RECEIPT_SESSION_KEY)
-    if not stored:
+    if not stored or time.time() - stored.get("filed_at", 0) > RECEIPT_MAX_AGE_SECONDS:
+        request.session.pop(RECEIPT_SESSION_KEY, None)
         return redirect("intake:report")
     report = None
     if stored.get("case_number"):
@@ -95,6 +96,15 @@ def receipt(request):
         "intake/receipt.html",
         {"report": report, "email_confirmation": stored.get("email", False)},
     )
+
+
+def remember_receipt(request, *, case_number: str | None, email: bool) -> None:
+    """Keep the receipt in the session, so that a reload shows it again for a while."""
+    request.session[RECEIPT_SESSION_KEY] = {
+        "case_number": case_number,
+        "email": email,
+        "filed_at": time.time(),
+    }
 
 
 def raw_source(form: ReportForm) -> str:

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from routing.intake.models import Report
+from routing.intake.views import RECEIPT_MAX_AGE_SECONDS, RECEIPT_SESSION_KEY
 
 FORM_URL = "/anmal/"
 RECEIPT_URL = "/anmal/kvitto/"
@@ -162,6 +163,16 @@ def test_the_receipt_without_a_session_shows_no_case(client):
 
 
 @pytest.mark.django_db
+def test_the_receipt_expires(client):
+    post(client)
+    assert client.get(RECEIPT_URL).status_code == 200
+    session = client.session
+    session[RECEIPT_SESSION_KEY]["filed_at"] -= RECEIPT_MAX_AGE_SECONDS + 1
+    session.save()
+    assert client.get(RECEIPT_URL)["Location"] == FORM_URL
+
+
+@pytest.mark.django_db
 def test_the_rate_limit_refuses_with_429_and_another_ip_is_accepted(client, settings):
     settings.FORM_RATE_LIMIT = 2
     assert post(client, ip="192.0.2.1").status_code == 302
@@ -170,6 +181,7 @@ def test_the_rate_limit_refuses_with_429_and_another_ip_is_accepted(client, sett
     refused = post(client, ip="192.0.2.1")
     assert refused.status_code == 429
     assert "Ditt senaste ärende har inte sparats" in refused.content.decode()
+    assert LAMP in refused.content.decode()  # the text is shown, so it can be copied
     assert Report.objects.count() == 2
 
     assert post(client, ip="192.0.2.2").status_code == 302
