@@ -10,10 +10,11 @@ Choices where the standard leaves room:
 - Services are the active departments (`service_code` is the department code), all with
   `metadata` false and `type` "realtime": the report is filed at once and the response
   carries its case number as `service_request_id`.
-- `POST requests` answers 200 OK, as the standard's examples do and as clients expect.
-  `api_key` is required; `service_code` is optional and, when given, must be a known code.
-  It is kept with the request as received, but the model routes the report regardless;
-  the response's `service_notice` says so.
+- We serve one jurisdiction: a `jurisdiction_id` parameter is accepted and ignored.
+- `POST requests` takes form-encoded or multipart fields and answers 200 OK, as the
+  standard's examples do and as its clients expect. `api_key` is required; `service_code`
+  is optional and, when given, must be a known code. It is kept with the request as
+  received, but the model routes the report regardless; `service_notice` says so.
 - `GET requests` and `GET requests/<id>` are public, as in the standard: no contact
   details, no request source. Description and place are withheld until the report is
   routed, and always for departments whose cases are confidential (social services and
@@ -48,6 +49,7 @@ from routing.intake.models import ApiClient, Department, Report
 from routing.intake.services import NewReport
 
 CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json"}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_RESULTS = 1000
 MAX_WINDOW = timedelta(days=90)
 OPEN_STATUSES = (Report.Status.RECEIVED, Report.Status.ROUTED, Report.Status.IN_PROGRESS)
@@ -383,6 +385,10 @@ def _received_fields(request) -> dict:
 
 def create_request(request, fmt) -> HttpResponse:
     """POST requests: check the fields, file the report through `ingest_report`."""
+    if request.content_type not in FORM_TYPES:
+        raise Open311Error(
+            400, _("Skicka fälten formulärkodade (application/x-www-form-urlencoded).")
+        )
     try:
         data = request.POST
         client = _client(request)

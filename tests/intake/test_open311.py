@@ -101,6 +101,7 @@ def test_services_in_json(client):
     response = client.get(f"{BASE}/services.json")
 
     assert response["Content-Type"] == "application/json"
+    assert all(service["description"] and service["group"] for service in response.json())
     lamp = next(s for s in response.json() if s["service_code"] == "belysning")
     assert lamp["metadata"] is False
     assert set(lamp) == {
@@ -204,6 +205,15 @@ def test_a_missing_or_bad_api_key_is_refused(post_request, key):
 @pytest.mark.django_db
 def test_bad_input_is_a_400_and_nothing_is_saved(post_request, fields, message):
     assert_error(post_request(**fields), 400, message)
+    assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_json_body_is_refused(client, api_key):
+    body = json.dumps({"api_key": api_key, "description": LAMP, "address_string": "Torget"})
+    response = client.post(f"{BASE}/requests.json", body, content_type="application/json")
+
+    assert_error(response, 400, "formulärkodade")
     assert not Report.objects.exists()
 
 
