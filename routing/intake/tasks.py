@@ -23,3 +23,12 @@ def sweep_unrouted() -> int:
 def send_acknowledgement(report_id: int) -> bool:
     """Email the resident the case number (at most once)."""
     return services.send_acknowledgement(report_id)
+
+
+@shared_task(name="routing.intake.tasks.poll_imap")
+def poll_imap() -> int:
+    """File the unseen mail of the IMAP folder (run by beat); returns how many were read."""
+    from routing.intake import mailbox
+
+    result = mailbox.poll_imap()
+    return len(result.outcomes) if result else 0
