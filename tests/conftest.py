@@ -27,10 +27,9 @@ def write_jsonl(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def baseline_dir(tmp_path_factory):
-    """A real baseline model directory, trained once per run on a slice of the corpus."""
+def corpus_slice(tmp_path_factory):
+    """60 reports per department of the real corpus: enough to train a baseline in seconds."""
     from ml import data
-    from ml.train import train
 
     records = data.load_records(data.DEFAULT_CORPUS)
     random.Random(7).shuffle(records)
@@ -41,8 +40,16 @@ def baseline_dir(tmp_path_factory):
             chosen.append(record)
     corpus = tmp_path_factory.mktemp("corpus") / "slice.jsonl"
     corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen))
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def baseline_dir(tmp_path_factory, corpus_slice):
+    """A real baseline model directory, trained once per run on the corpus slice."""
+    from ml.train import train
+
     out = tmp_path_factory.mktemp("models") / "baseline"
-    train("baseline", corpus, out)
+    train("baseline", corpus_slice, out)
     return out
 
 

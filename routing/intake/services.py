@@ -250,10 +250,9 @@ def _send(task_name: str, report_id: int, **options) -> bool:
 def enqueue_routing(report_id: int) -> bool:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # No broker (local run without Redis): route in-process; failures stay logged.
-        from celery import current_app
-
         try:
-            current_app.tasks[ROUTE_REPORT_TASK].apply(args=[report_id])
+            app.loader.import_default_modules()  # registers the tasks of every app
+            app.tasks[ROUTE_REPORT_TASK].apply(args=[report_id], throw=True)
         except Exception as exc:
             log.warning("in-process routing of report %s failed: %s", report_id, exc)
             return False

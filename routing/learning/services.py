@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ml import modeldir
+from ml import modeldir, taxonomy
 from ml import train as ml_train
 from routing.intake.models import Department, Prediction, Report
 from routing.learning import predictor as active
@@ -39,9 +39,12 @@ def route_report(report_id: int) -> str:
     version, predictor = active.active_predictor()
     [output] = predictor.predict([{"text": report.text, "subject": report.subject or None}])
     department_code = output["department"]["label"]
-    department = Department.objects.filter(code=department_code).first()
+    # The departments are seeded from the taxonomy; a missing row is recreated, not skipped.
+    department, _ = Department.objects.get_or_create(
+        code=department_code, defaults={"name": taxonomy.DEPARTMENTS[department_code]}
+    )
     with transaction.atomic():
-        prediction, _ = Prediction.objects.get_or_create(
+        prediction, _created = Prediction.objects.get_or_create(
             report_id=report.pk,
             model_version=version.version,
             defaults={
