@@ -87,3 +87,9 @@ def test_the_database_is_the_real_postgresql():
     with connection.cursor() as cursor:
         cursor.execute("select 1")
         assert cursor.fetchone() == (1,)
+
+
+def test_the_health_check_reports_database_and_redis(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
