@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 
@@ -20,8 +20,10 @@ class BodySizeLimitMiddleware:
         except ValueError:
             length = 0
         if limit is not None and length > limit:
-            return JsonResponse(
-                {"detail": _("För stor förfrågan (högst %(limit)s byte).") % {"limit": limit}},
-                status=413,
-            )
+            message = _("För stor förfrågan (högst %(limit)s byte).") % {"limit": limit}
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=413)
+            if request.path.startswith("/open311/"):
+                return JsonResponse([{"code": 413, "description": message}], status=413, safe=False)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
