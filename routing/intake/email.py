@@ -126,7 +126,8 @@ def split_mbox(data: bytes) -> list[bytes]:
 
 
 def is_mbox(data: bytes) -> bool:
-    """An mbox file starts with a `From ` separator line; a single message never does."""
+    """An mbox file starts with a `From ` separator line (so does a single message piped
+    with its envelope line, e.g. by Postfix's pipe flag F: an mbox of one)."""
     return data.lstrip(b"\r\n").startswith(b"From ")
 
 
@@ -291,12 +292,10 @@ class _HtmlText(HTMLParser):
         if self.skipping:
             return
         text = re.sub(r"\s+", " ", data)
-        if self.quote_depth:
-            # Quoted mail inside <blockquote> is marked like plain-text quoting, so that
-            # the same stripping removes it from what the model reads.
-            text = text.replace("\n", "\n> ")
-            if not self.parts or self.parts[-1].endswith("\n"):
-                text = "> " + text.lstrip()
+        # Quoted mail inside <blockquote> is marked like plain-text quoting, so that the
+        # same stripping removes it from what the model reads.
+        if self.quote_depth and (not self.parts or self.parts[-1].endswith("\n")):
+            text = "> " + text.lstrip()
         self.parts.append(text)
 
 

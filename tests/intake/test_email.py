@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from routing.intake.email import (
     MalformedEmail,
+    html_to_text,
     is_mbox,
     parse_email,
     split_mbox,
@@ -141,6 +142,15 @@ def test_outlook_quote_and_swedish_closing_are_stripped():
 )
 def test_quotes_and_signatures_in_plain_text(text, expected):
     assert strip_quotes_and_signature(text) == (expected or text.strip())
+
+
+def test_quoted_html_reply_is_stripped_like_plain_text():
+    html = (
+        "<div>Lampan lyser fortfarande inte.</div><div class=gmail_quote>"
+        "Den mån 16 nov. 2026 kl 07:43 skrev Kommunen &lt;arenden@kommun.example&gt;:<br>"
+        "<blockquote>Hej!<br>Tack för att du hörde av dig.</blockquote></div>"
+    )
+    assert strip_quotes_and_signature(html_to_text(html)) == "Lampan lyser fortfarande inte."
 
 
 def test_a_mail_without_message_id_gets_a_stable_one():
