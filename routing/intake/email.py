@@ -32,7 +32,7 @@ MAX_CONTROL_SHARE = 0.05
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 # Labels under which Windows-1252 text travels; WHATWG decodes them all as Windows-1252.
-_LATIN = {"ascii", "iso-8859-1", "iso-8859-15", "windows-1252"}
+_LATIN = {"ascii", "iso-8859-1", "windows-1252"}
 # Python's codec names back to the names mail uses.
 _LABELS = {"ascii": "us-ascii", "iso8859-1": "iso-8859-1", "iso8859-15": "iso-8859-15"}
 _LABELS |= {"cp1252": "windows-1252", "utf-8": "utf-8"}
@@ -310,15 +310,21 @@ def html_to_text(html: str) -> str:
 
 # Quoted replies and signatures
 
-# A reply header: "Den 3 mars 2026 kl. 10:12 skrev Kommunen <...>:" or "On ... <...> wrote:".
-_REPLY_HEADER = re.compile(r"^(den|on)\s.{0,250}\b(skrev|wrote)\b.{0,200}:$", re.I)
+# A reply header: "Den 3 mars 2026 kl. 10:12 skrev Kommunen <...>:", "On ... <...> wrote:",
+# Apple's "16 nov. 2026 kl. 07:43 skrev ...:". It must name a time and an address, so that a
+# resident's own "Den 3 mars skrev jag till er om lampan:" is not taken for one.
+_REPLY_HEADER = re.compile(
+    r"^(den|on|\d).{0,250}\b\d{1,2}[:.]\d\d\b.{0,250}\b(skrev|wrote)\b.{0,200}:$", re.I
+)
+_REPLY_HEADER_ADDRESS = re.compile(r"\S@\S|<")
 _SEPARATOR = re.compile(
     r"^\s*(-{2,}\s*(ursprungligt meddelande|original message|vidarebefordrat meddelande|"
     r"forwarded message)\s*-{2,}|_{20,})\s*$",
     re.I,
 )
 _OUTLOOK_FROM = re.compile(r"^\s*\**(från|from)\s*:\**\s", re.I)
-_OUTLOOK_NEXT = re.compile(r"^\s*\**(skickat|sent|datum|date|till|to|ämne|subject)\s*:", re.I)
+# "Från: ... Till: ..." alone can be a resident's route; a header block has a date line.
+_OUTLOOK_NEXT = re.compile(r"^\s*\**(skickat|sent|datum|date)\s*:", re.I)
 _CLOSING = re.compile(
     r"^(med\s+)?(vänlig(a|en)?|bästa|varma|många)\s+hälsning(ar)?\b.{0,40}$"
     r"|^(mvh|m\.v\.h\.|vh|hälsningar|tack på förhand|best regards|kind regards|regards)"
@@ -351,7 +357,8 @@ def _starts_quoted_mail(lines: list[str], index: int) -> bool:
         return True
     # Mail clients wrap long reply headers over two or three lines.
     for end in range(index + 1, min(index + 3, len(lines)) + 1):
-        if _REPLY_HEADER.match(" ".join(part.strip() for part in lines[index:end])):
+        joined = " ".join(part.strip() for part in lines[index:end])
+        if _REPLY_HEADER.match(joined) and _REPLY_HEADER_ADDRESS.search(joined):
             return True
     # Outlook puts a header block ("Från: ... Skickat: ...") above the quoted mail.
     if _OUTLOOK_FROM.match(line):
@@ -389,13 +396,20 @@ def _attachments(msg: EmailMessage, body_part: EmailMessage | None) -> list[Atta
             continue  # the other alternative of the body (HTML beside plain text)
         payload = part.get_payload(decode=True)
         if payload is None:  # message/rfc822: the forwarded mail as it stands
-            payload = part.as_bytes() if part.is_multipart() else b""
+            payload = _as_bytes(part)
         content_type = part.get_content_type()
         if not filename:
             extension = mimetypes.guess_extension(content_type) or ".bin"
             filename = f"bilaga-{len(found) + 1}{extension}"
         found.append(AttachmentInfo(filename, content_type[:200], len(payload)))
     return found
+
+
+def _as_bytes(part: EmailMessage) -> bytes:
+    try:
+        return part.as_bytes()
+    except Exception:  # a forwarded mail too broken to serialise still counts as one
+        return b""
 
 
 def _leaves(part: EmailMessage):

@@ -46,7 +46,12 @@ def poll_imap() -> PollResult | None:
             raw = _fetch(imap, uid)
             if raw is None:
                 continue
-            outcome = ingest_email(raw)
+            try:
+                outcome = ingest_email(raw)
+            except Exception:
+                # Left unseen for the next poll; one bad mail must not hold up the rest.
+                log.exception("could not file IMAP message %s", uid.decode())
+                continue
             result.outcomes.append(outcome)
             flags = r"(\Seen)" if outcome.stored else r"(\Seen \Flagged)"
             _check(imap.uid("STORE", uid, "+FLAGS", flags), "store")

@@ -135,7 +135,14 @@ def test_outlook_quote_and_swedish_closing_are_stripped():
             "> Hej",
             "Tack!",
         ),
+        (
+            "Ny info.\n\n16 nov. 2026 kl. 07:43 skrev Kommunen <a@kommun.example>:\n\nHej",
+            "Ny info.",
+        ),
         ("Ny info.\nFrån: Kommunen\nSkickat: den 16 november 2026\nÄmne: Ärende", "Ny info."),
+        # A resident's own words that only look like reply headers stay.
+        ("Den 3 mars skrev jag till er om lampan:\nDen är fortfarande trasig.", None),
+        ("Cykelvägen är avstängd.\nFrån: Storgatan\nTill: Lillgatan", None),
         # A closing followed by a long text is no signature.
         ("Mvh\n" + "Jag vill också säga att bänken är trasig.\n" * 6, None),
     ],

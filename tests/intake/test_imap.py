@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from routing.intake import tasks
 from routing.intake.mail_intake import MailResult
 from routing.intake.mailbox import poll_imap
 from routing.intake.models import Message, Report
@@ -263,3 +264,6 @@ def test_a_reply_in_the_mailbox_joins_its_case(inbox):
 def test_polling_is_off_without_a_host(settings):
     settings.IMAP_HOST = ""
     assert poll_imap() is None
+    # The task that beat schedules by this name.
+    assert tasks.poll_imap.name == "routing.intake.tasks.poll_imap"
+    assert tasks.poll_imap() == 0
