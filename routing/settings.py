@@ -182,6 +182,8 @@ EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "arenden@kommun.example")
+# Larger mail (attachments included) is refused before parsing.
+EMAIL_MAX_BYTES = env.integer("EMAIL_MAX_BYTES", 25 * 1024 * 1024)
 IMAP_HOST = env.string("IMAP_HOST", "")  # empty: IMAP polling is off
 IMAP_PORT = env.integer("IMAP_PORT", 993)
 IMAP_SSL = env.boolean("IMAP_SSL", True)

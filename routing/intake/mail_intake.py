@@ -11,6 +11,7 @@ import enum
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError
@@ -65,6 +66,11 @@ def ingest_email(raw: bytes) -> MailOutcome:
     Safe to run twice: a mail already stored (same Message-ID, or the same bytes when it has
     none) is reported as a duplicate. A rejected mail is logged and nothing of it is stored.
     """
+    limit = settings.EMAIL_MAX_BYTES
+    if len(raw) > limit:
+        return _rejected(
+            _("Meddelandet är för stort (högst %(limit)s byte).") % {"limit": limit}, ""
+        )
     try:
         parsed = parse_email(raw)
     except MalformedEmail as exc:

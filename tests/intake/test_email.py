@@ -265,6 +265,16 @@ def test_malformed_mail_is_rejected_logged_and_not_saved(caplog):
 
 
 @pytest.mark.django_db
+def test_mail_over_the_size_limit_is_refused_before_parsing(settings):
+    raw = mail_bytes("attachment")
+    settings.EMAIL_MAX_BYTES = len(raw) - 1
+    outcome = ingest_email(raw)
+    assert outcome.result == MailResult.REJECTED
+    assert "för stort" in outcome.reason
+    assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
 def test_an_auto_reply_opens_no_case():
     raw = mail_bytes("plain_utf8").replace(b"MIME-Version", b"Auto-Submitted: auto-replied\nMIME")
     assert ingest_email(raw).result == MailResult.REJECTED
