@@ -115,6 +115,11 @@ class Command(BaseCommand):
                 [*celery, "beat", "-l", "info", "-s", schedule],
             ]
         processes = [subprocess.Popen(cmd, env=env) for cmd in commands]
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)  # `kill` stops the children too, like Ctrl-C
         self.stdout.write(
             f"\nÄrendeflöde runs at http://127.0.0.1:{port}/ (report form: /anmal/, "
             f"admin: /admin/, API docs: /api/v1/docs). Ctrl-C stops it."
