@@ -58,7 +58,7 @@ class ReportAdmin(admin.ModelAdmin):
         "case_number",
         "received_at",
         "channel",
-        "subject",
+        "summary",
         "department",
         "status",
         "severity_score",
@@ -82,6 +82,10 @@ class ReportAdmin(admin.ModelAdmin):
         "acknowledged_at",
     ]
     inlines = [PredictionInline, MessageInline, AttachmentInline]
+
+    @admin.display(description=_("rubrik eller början av texten"))
+    def summary(self, report):
+        return report.subject or (report.text[:60] + ("…" if len(report.text) > 60 else ""))
 
 
 @admin.register(ApiClient)
