@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "routing.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "routing.intake.middleware.BodySizeLimitMiddleware",
@@ -218,6 +219,12 @@ SPECTACULAR_SETTINGS = {
 SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind a TLS-terminating reverse proxy: trust its X-Forwarded-Proto (HTTPS links, secure
+# cookies, CSRF origin checks) and take the client address from X-Forwarded-For, counting
+# this many proxies from the right. Also list the public origin in CSRF_TRUSTED_ORIGINS.
+TRUSTED_PROXY_HOPS = env.integer("TRUSTED_PROXY_HOPS", 0)
+if TRUSTED_PROXY_HOPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

@@ -3,10 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from routing.health import healthz
-
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("routing.intake.api_urls")),
     path("open311/v2/", include("routing.intake.open311_urls")),

@@ -35,6 +35,7 @@ def test_every_task_queue_is_consumed_and_the_gpu_worker_serves_inference_and_tr
     assert queues(services["gpu-worker"]) == {"inference", "training"}
     [device] = services["gpu-worker"]["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia"
+    assert "cu" in services["gpu-worker"]["build"]["args"]["TORCH_INDEX"]
     assert "gpu" in device["capabilities"]
 
 

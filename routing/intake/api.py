@@ -1,7 +1,8 @@
 """The REST API (`/api/v1/`): file a report, follow it, list one's reports.
 
 API clients authenticate with `Authorization: Token <key>` and see the reports they filed;
-staff users (session) see all. Input errors are 400 with the field's Swedish message.
+administrators (superusers, by session) see all. Lengths, coordinates and email addresses
+are checked once, in `services.validate`. Input errors are 400 with the field's Swedish message.
 """
 
 from __future__ import annotations
@@ -22,18 +23,10 @@ from routing.intake.models import ApiClient, Report
 
 
 class LocationSerializer(serializers.Serializer):
-    address = serializers.CharField(required=False, allow_blank=True, max_length=300)
-    lat = serializers.DecimalField(
-        required=False, allow_null=True, max_digits=9, decimal_places=6, min_value=-90, max_value=90
-    )
-    long = serializers.DecimalField(
-        required=False,
-        allow_null=True,
-        max_digits=9,
-        decimal_places=6,
-        min_value=-180,
-        max_value=180,
-    )
+    # Any number: GPS devices send many decimals; range and rounding are checked in intake.
+    address = serializers.CharField(required=False, allow_blank=True)
+    lat = serializers.FloatField(required=False, allow_null=True)
+    long = serializers.FloatField(required=False, allow_null=True)
 
 
 class LocationField(serializers.Field):
@@ -43,8 +36,6 @@ class LocationField(serializers.Field):
         if data is None:
             return {}
         if isinstance(data, str):
-            if len(data) > 300:
-                raise serializers.ValidationError(_("Platsen är för lång (högst 300 tecken)."))
             return {"address": data}
         if isinstance(data, dict):
             unknown = set(data) - {"address", "lat", "long"}
@@ -67,7 +58,7 @@ class ReportCreateSerializer(serializers.Serializer):
     """The body of POST /api/v1/reports; unknown fields are refused."""
 
     text = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    subject = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    subject = serializers.CharField(required=False, allow_blank=True)
     channel = serializers.ChoiceField(
         choices=list(taxonomy.CHANNELS), required=False, default="api"
     )
@@ -207,7 +198,6 @@ def exception_handler(exc, context):
     """DRF's handler, plus intake errors as 400 with the field's message."""
     if isinstance(exc, services.IntakeError):
         field = exc.field or "non_field_errors"
-        if field in {"lat", "long"}:
-            field = "location"
+        field = {"lat": "location", "long": "location"}.get(field, field)
         return Response({field: [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

@@ -1,6 +1,6 @@
 """REST API routes under /api/v1/ (fixed contract: reports; plus schema and docs)."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from routing.intake import api
@@ -9,7 +9,11 @@ app_name = "api"
 
 urlpatterns = [
     path("reports", api.ReportListCreate.as_view(), name="report-list"),
-    path("reports/<str:case_number>", api.ReportDetail.as_view(), name="report-detail"),
+    re_path(
+        r"^reports/(?P<case_number>20\d\d-\d{5,})$",
+        api.ReportDetail.as_view(),
+        name="report-detail",
+    ),
     path("schema", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs",

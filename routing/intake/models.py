@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
@@ -75,6 +76,8 @@ class Report(models.Model):
     severity_score = models.FloatField(_("allvarlighet (poäng)"), null=True, blank=True)
     routing_confidence = models.FloatField(_("säkerhet"), null=True, blank=True)
     routed_at = models.DateTimeField(_("fördelat"), null=True, blank=True)
+    # When routing was last handed to the broker; the sweeper waits a while after that.
+    routing_enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Audit: the request body or the whole email as received.
     raw_source = models.TextField(_("original"), blank=True)
     message_id = models.CharField(
@@ -210,3 +213,13 @@ class ApiClient(models.Model):
         if not key:
             return None
         return cls.objects.filter(key_hash=cls.hash_key(key), active=True).first()
+
+    @classmethod
+    def authenticate(cls, key: str) -> ApiClient | None:
+        """The active client with this key, its use noted (at most one write a minute)."""
+        client = cls.for_key(key)
+        if client is not None:
+            now = timezone.now()
+            if client.last_used_at is None or now - client.last_used_at > timedelta(minutes=1):
+                cls.objects.filter(pk=client.pk).update(last_used_at=now)
+        return client

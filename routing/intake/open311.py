@@ -16,9 +16,10 @@ Choices where the standard leaves room:
   is optional and, when given, must be a known code. It is kept with the request as
   received, but the model routes the report regardless; `service_notice` says so.
 - `GET requests` and `GET requests/<id>` are public, as in the standard: no contact
-  details, no request source. Description and place are withheld until the report is
-  routed, and always for departments whose cases are confidential (social services and
-  care), since residents write names and home addresses there.
+  details, no request source. Description and place are shown only for reports filed
+  through the API or Open311 (web-form and email senders were not told their text would
+  be public), only once routed, and never for departments whose cases are confidential
+  (social services and care). At most 50 ids per search.
 - `service_code`/`service_name` are the department the report is routed to (empty before
   routing); `status` is "open" until the case is closed, `status_notes` our status in words.
 - Extension: once the model has routed a report, each request also carries
@@ -51,6 +52,7 @@ from routing.intake.services import NewReport
 CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json"}
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_RESULTS = 1000
+MAX_IDS = 50  # service_request_id values per search: no bulk download by guessed numbers
 MAX_WINDOW = timedelta(days=90)
 OPEN_STATUSES = (Report.Status.RECEIVED, Report.Status.ROUTED, Report.Status.IN_PROGRESS)
 # Cases under secrecy: their description and place never leave through the public API.
@@ -185,6 +187,17 @@ def error_response(fmt: str, status: int, description: str) -> HttpResponse:
     return render(fmt, "errors", "error", [{"code": status, "description": description}], status)
 
 
+def _values(request) -> list[str]:
+    """Every query and form value of a request (forms only for form-encoded bodies)."""
+    values = [v for _name, vs in request.GET.lists() for v in vs]
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        try:
+            values += [v for _name, vs in request.POST.lists() for v in vs]
+        except (MultiPartParserError, RequestDataTooBig, SuspiciousOperation):
+            raise Open311Error(400, _("Förfrågan kunde inte läsas.")) from None
+    return values
+
+
 def open311_view(*methods: str):
     """Check format and method, exempt from CSRF (clients send an api_key), map errors."""
 
@@ -199,6 +212,8 @@ def open311_view(*methods: str):
                 response["Allow"] = ", ".join(methods)
                 return response
             try:
+                if any("\x00" in str(v) for v in [*kwargs.values(), *_values(request)]):
+                    raise Open311Error(400, _("Förfrågan innehåller ogiltiga tecken."))
                 return view(request, fmt, **kwargs)
             except Open311Error as exc:
                 return error_response(fmt, exc.status, exc.description)
@@ -249,7 +264,13 @@ def _iso(moment: datetime | None) -> str | None:
 def request_fields(report: Report) -> dict:
     """One report as a public Open311 service request: never contact details or source."""
     department = report.department
-    public = department is not None and department.code not in CONFIDENTIAL_SERVICES
+    # Only reports filed through the API or Open311 are public by intent; a resident who
+    # used the web form or email was not told that the text would be published.
+    public = (
+        report.channel == "api"
+        and department is not None
+        and department.code not in CONFIDENTIAL_SERVICES
+    )
     fields = {
         "service_request_id": report.case_number,
         "status": "open" if report.is_open else "closed",
@@ -307,7 +328,11 @@ def find_requests(params) -> list[Report]:
     ids = _split(params.get("service_request_id", ""))
     if ids:
         # The standard: with service_request_id, all other parameters are ignored.
-        return list(reports.filter(case_number__in=ids[:MAX_RESULTS]))
+        if len(ids) > MAX_IDS:
+            raise Open311Error(
+                400, _("Fråga efter högst %(n)s ärenden åt gången.") % {"n": MAX_IDS}
+            )
+        return list(reports.filter(case_number__in=ids))
 
     start = params.get("start_date", "").strip()
     end = params.get("end_date", "").strip()
@@ -364,13 +389,9 @@ def request_detail(request, fmt, request_id):
 
 def _client(request) -> ApiClient:
     key = request.POST.get("api_key") or request.GET.get("api_key", "")
-    client = ApiClient.for_key(key.strip())
+    client = ApiClient.authenticate(key.strip())
     if client is None:
         raise Open311Error(403, _("API-nyckel (api_key) saknas eller är ogiltig."))
-    now = timezone.now()
-    # Note use at most once a minute: no write on every request.
-    if client.last_used_at is None or now - client.last_used_at > timedelta(minutes=1):
-        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
     return client
 
 
@@ -400,8 +421,6 @@ def create_request(request, fmt) -> HttpResponse:
         raise Open311Error(400, _("Okänd tjänst (service_code)."))
     lat, long = data.get("lat", "").strip(), data.get("long", "").strip()
     address = data.get("address_string", "").strip()
-    if bool(lat) != bool(long):
-        raise Open311Error(400, _("Ange både lat och long."))
     if not (lat or address):
         raise Open311Error(400, _("Ange platsen: lat och long eller address_string."))
     media_url = data.get("media_url", "").strip()

@@ -15,9 +15,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,6 +79,16 @@ def clean_text(value: str | None) -> str:
     return _CONTROL.sub("", value).strip()
 
 
+def max_length(field: str) -> int:
+    """The length limit of a Report column: the one place the limits are defined."""
+    return Report._meta.get_field(field).max_length
+
+
+def without_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; an audit copy shows it as an escape instead."""
+    return (value or "").replace("\x00", "\\x00")
+
+
 def _coordinate(value, name: str, limit: int) -> Decimal | None:
     if value is None or value == "":
         return None
@@ -103,28 +114,42 @@ def validate(new: NewReport) -> NewReport:
     if new.channel not in taxonomy.CHANNELS:
         raise IntakeError(_("Okänd kanal."), field="channel")
     subject = clean_text(new.subject).replace("\n", " ")
-    if len(subject) > 200:
-        raise IntakeError(_("Rubriken är för lång (högst 200 tecken)."), field="subject")
+    if len(subject) > max_length("subject"):
+        raise IntakeError(
+            _("Rubriken är för lång (högst %(limit)s tecken).") % {"limit": max_length("subject")},
+            field="subject",
+        )
     location = clean_text(new.location_text).replace("\n", " ")
-    if len(location) > 300:
-        raise IntakeError(_("Platsen är för lång (högst 300 tecken)."), field="location")
+    if len(location) > max_length("location_text"):
+        raise IntakeError(
+            _("Platsen är för lång (högst %(limit)s tecken).")
+            % {"limit": max_length("location_text")},
+            field="location",
+        )
     email = clean_text(new.reporter_email)
     if email:
         try:
             validate_email(email)
         except ValidationError:
             raise IntakeError(_("Ogiltig e-postadress."), field="reporter_email") from None
+        # Django accepts up to 320 characters; the column (RFC 5321 paths) holds 254.
+        if len(email) > max_length("reporter_email"):
+            raise IntakeError(_("E-postadressen är för lång."), field="reporter_email")
+    latitude = _coordinate(new.latitude, "lat", 90)
+    longitude = _coordinate(new.longitude, "long", 180)
+    if (latitude is None) != (longitude is None):
+        raise IntakeError(_("Ange både latitud och longitud."), field="lat")
     return NewReport(
         text=text,
         channel=new.channel,
         subject=subject,
         location_text=location,
-        latitude=_coordinate(new.latitude, "lat", 90),
-        longitude=_coordinate(new.longitude, "long", 180),
-        reporter_name=clean_text(new.reporter_name)[:200],
+        latitude=latitude,
+        longitude=longitude,
+        reporter_name=clean_text(new.reporter_name)[: max_length("reporter_name")],
         reporter_email=email,
-        reporter_phone=clean_text(new.reporter_phone)[:40],
-        raw_source=new.raw_source,
+        reporter_phone=clean_text(new.reporter_phone)[: max_length("reporter_phone")],
+        raw_source=without_nul(new.raw_source),
         message_id=new.message_id or None,
         api_client=new.api_client,
         attachments=list(new.attachments),
@@ -203,25 +228,31 @@ def add_message(
         existing = Message.objects.filter(message_id=message_id).first()
         if existing:
             return existing
-    with transaction.atomic():
-        message = Message.objects.create(
-            report=report,
-            text=clean_text(text),
-            sender=sender[:300],
-            subject=subject[:998],
-            raw_source=raw_source,
-            message_id=message_id or None,
-        )
-        Attachment.objects.bulk_create(
-            Attachment(
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
                 report=report,
-                message=message,
-                filename=a.filename,
-                content_type=a.content_type,
-                size=a.size,
+                text=clean_text(text),
+                sender=sender[:300],
+                subject=subject[:998],
+                raw_source=without_nul(raw_source),
+                message_id=message_id or None,
             )
-            for a in attachments
-        )
+            Attachment.objects.bulk_create(
+                Attachment(
+                    report=report,
+                    message=message,
+                    filename=a.filename,
+                    content_type=a.content_type,
+                    size=a.size,
+                )
+                for a in attachments
+            )
+    except IntegrityError:
+        # A concurrent delivery of the same mail won the race.
+        if message_id:
+            return Message.objects.get(message_id=message_id)
+        raise
     log.info("message added to report %s", report.case_number)
     return message
 
@@ -257,12 +288,19 @@ def enqueue_routing(report_id: int) -> bool:
             log.warning("in-process routing of report %s failed: %s", report_id, exc)
             return False
         return True
-    return _send(ROUTE_REPORT_TASK, report_id)
+    sent = _send(ROUTE_REPORT_TASK, report_id)
+    if sent:
+        Report.objects.filter(pk=report_id).update(routing_enqueued_at=timezone.now())
+    return sent
 
 
 def enqueue_acknowledgement(report_id: int) -> bool:
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        return send_acknowledgement(report_id)
+        try:
+            return send_acknowledgement(report_id)
+        except Exception as exc:  # the report is saved; a mail failure must not undo that
+            log.warning("acknowledgement for report %s not sent: %s", report_id, exc)
+            return False
     return _send("routing.intake.tasks.send_acknowledgement", report_id)
 
 
@@ -270,12 +308,19 @@ def unrouted_reports(older_than_seconds: int | None = None):
     """Reports still waiting for routing that were received more than a while ago."""
     seconds = settings.SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
     cutoff = timezone.now() - timedelta(seconds=seconds)
-    return Report.objects.filter(status=Report.Status.RECEIVED, received_at__lte=cutoff)
+    # A report enqueued recently is probably still in the queue: not again yet.
+    return Report.objects.filter(
+        Q(routing_enqueued_at__isnull=True) | Q(routing_enqueued_at__lte=cutoff),
+        status=Report.Status.RECEIVED,
+        received_at__lte=cutoff,
+    )
 
 
 def sweep_unrouted(older_than_seconds: int | None = None) -> int:
     """Enqueue routing again for reports left unrouted (worker or Redis was down)."""
-    ids = list(unrouted_reports(older_than_seconds).values_list("pk", flat=True)[:1000])
+    # Oldest first, so that a long backlog is worked off in the order it arrived.
+    waiting = unrouted_reports(older_than_seconds).order_by("received_at")
+    ids = list(waiting.values_list("pk", flat=True)[:1000])
     sent = sum(enqueue_routing(pk) for pk in ids)
     if ids:
         log.info("sweeper re-enqueued %d of %d unrouted reports", sent, len(ids))
@@ -298,8 +343,16 @@ def send_acknowledgement(report_id: int) -> bool:
         "Ange numret i ämnesraden om du svarar på det här meddelandet.\n\n"
         "Med vänlig hälsning\nKommunen"
     ) % {"case": report.case_number}
+    message = EmailMessage(
+        subject,
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [report.reporter_email],
+        # RFC 3834: an automatic answer, so that auto-responders do not answer it back.
+        headers={"Auto-Submitted": "auto-replied"},
+    )
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [report.reporter_email])
+        message.send()
     except Exception:
         # Release the claim so that a retry can send it.
         Report.objects.filter(pk=report_id).update(acknowledged_at=None)

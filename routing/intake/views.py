@@ -1,8 +1,8 @@
 """Resident pages: the start page, the report form, its receipt and the rate-limit page.
 
-The form is rate limited per client IP address, taken from REMOTE_ADDR. Behind a reverse
-proxy, the proxy must set REMOTE_ADDR to the real client address (e.g. the WSGI server's
-trusted-proxy setting); otherwise every resident shares the proxy's address and limit.
+The form is rate limited per client IP address: REMOTE_ADDR, or behind reverse proxies
+(TRUSTED_PROXY_HOPS > 0) the X-Forwarded-For entry added by the outermost trusted proxy;
+otherwise every resident would share the proxy's address and limit.
 """
 
 from __future__ import annotations
@@ -114,6 +114,14 @@ def raw_source(form: ReportForm) -> str:
 
 
 def client_ip(request) -> str:
+    """The resident's address: REMOTE_ADDR, or behind TRUSTED_PROXY_HOPS reverse proxies the
+    X-Forwarded-For entry the outermost trusted proxy added (earlier entries can be forged)."""
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

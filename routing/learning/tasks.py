@@ -12,8 +12,10 @@ from routing.learning.predictor import ModelNotReady
     name="routing.learning.tasks.route_report",
     autoretry_for=(ModelNotReady,),
     retry_backoff=10,
-    retry_backoff_max=600,
-    max_retries=None,
+    retry_backoff_max=300,
+    # About ten minutes of retries; after that the sweeper enqueues the report again, so
+    # an outage of the model never piles up tasks that retry forever.
+    max_retries=6,
 )
 def route_report(report_id: int) -> str:
     """Predict and route one report; safe to run twice."""

@@ -181,3 +181,38 @@ def test_the_openapi_schema_and_docs_are_served(client, db):
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+@pytest.mark.parametrize(
+    ("location", "code"),
+    [
+        ({"lat": 59.329323499999996, "long": 18.068580800000063}, 201),
+        ({"lat": 59.33}, 400),
+        ({"address": "x" * 301}, 400),
+    ],
+)
+def test_coordinates_are_checked_in_one_place(api, location, code):
+    response = post(api, {"text": LAMP, "location": location})
+    assert response.status_code == code
+    if code == 400:
+        assert "location" in response.json()
+
+
+def test_an_email_address_too_long_to_store_is_a_400(api):
+    address = "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".se"
+    response = post(api, {"text": LAMP, "reporter_email": address})
+    assert response.status_code == 400
+    assert not Report.objects.exists()
+
+
+def test_an_id_that_is_not_a_case_number_is_a_404(api):
+    assert api.get("/api/v1/reports/%00").status_code == 404
+    assert api.get("/api/v1/reports/2026-1").status_code == 404
+
+
+def test_case_workers_do_not_read_reports_through_the_api(api, django_user_model):
+    post(api, {"text": LAMP})
+    worker = django_user_model.objects.create_user("handlaggare", password="x", is_staff=True)
+    client = Client()
+    client.force_login(worker)
+    assert client.get("/api/v1/reports").status_code == 403

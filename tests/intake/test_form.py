@@ -189,6 +189,22 @@ def test_the_rate_limit_refuses_with_429_and_another_ip_is_accepted(client, sett
 
 
 @pytest.mark.django_db
+def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(client, settings):
+    settings.FORM_RATE_LIMIT = 1
+    settings.TRUSTED_PROXY_HOPS = 1
+    proxy = "10.0.0.5"
+
+    def via_proxy(forwarded):
+        data = {"text": LAMP, "subject": "", "location": "", "name": "", "email": "", "phone": ""}
+        return client.post(FORM_URL, data, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert via_proxy("192.0.2.1").status_code == 302
+    assert via_proxy("192.0.2.2").status_code == 302
+    # A forged first entry does not help: the proxy's own entry is the last one.
+    assert via_proxy("198.51.100.9, 192.0.2.1").status_code == 429
+
+
+@pytest.mark.django_db
 def test_invalid_posts_do_not_count_towards_the_rate_limit(client, settings):
     settings.FORM_RATE_LIMIT = 1
     assert post(client, text="").status_code == 200

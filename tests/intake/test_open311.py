@@ -41,9 +41,11 @@ def post_request(client, api_key):
     return post
 
 
-def make_report(department="belysning", status=Report.Status.ROUTED, days_ago=0.0, **fields):
+def make_report(
+    department="belysning", status=Report.Status.ROUTED, days_ago=0.0, channel="api", **fields
+):
     """A stored report, routed to `department` and received `days_ago` days back."""
-    report = services.ingest_report(NewReport(text=LAMP, channel="web", **fields))
+    report = services.ingest_report(NewReport(text=LAMP, channel=channel, **fields))
     Report.objects.filter(pk=report.pk).update(
         department=Department.objects.get(code=department) if department else None,
         status=status,
@@ -195,7 +197,7 @@ def test_a_missing_or_bad_api_key_is_refused(post_request, key):
         ({"description": "  \n\t "}, "Beskriv ärendet"),
         ({"description": "x" * 20_001}, "för lång"),
         ({"lat": None, "long": None}, "Ange platsen"),
-        ({"long": None}, "både lat och long"),
+        ({"long": None}, "både latitud och longitud"),
         ({"lat": "nittio"}, "Ogiltig koordinat"),
         ({"service_code": "okand"}, "Okänd tjänst"),
         ({"email": "inte-en-adress"}, "e-postadress"),
@@ -376,3 +378,40 @@ def test_a_filed_request_is_routed_by_the_worker_and_shows_it(
     assert shown["predicted_service_code"] == report.prediction.department
     assert 0 < shown["predicted_confidence"] <= 1
     assert shown["description"] == LAMP
+
+
+@pytest.mark.parametrize("channel", ["web", "email"])
+@pytest.mark.django_db
+def test_text_sent_by_form_or_email_is_never_published(client, channel):
+    report = make_report(channel=channel, location_text="Storgatan 14")
+    [row] = client.get(f"{BASE}/requests/{report.case_number}.json").json()
+    assert row["description"] == ""
+    assert row["address"] == ""
+    assert row["service_code"] == "belysning"
+
+
+@pytest.mark.django_db
+def test_a_search_names_at_most_50_ids(client):
+    ids = ",".join(f"2026-{n:05d}" for n in range(1, 52))
+    response = client.get(f"{BASE}/requests.json", {"service_request_id": ids})
+    assert response.status_code == 400
+    assert response.json()[0]["code"] == 400
+
+
+@pytest.mark.parametrize(
+    "query", [{"service_code": "\x00"}, {"service_request_id": "\x00"}, {"status": "o\x00"}]
+)
+@pytest.mark.django_db
+def test_nul_characters_are_a_400(client, query):
+    response = client.get(f"{BASE}/requests.json", query)
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_posted_field_is_a_400_and_nothing_is_saved(client, api_key):
+    response = client.post(
+        f"{BASE}/requests.json",
+        {"api_key": api_key, "description": LAMP, "address_string": "x", "service_code": "\x00"},
+    )
+    assert response.status_code == 400
+    assert not Report.objects.exists()

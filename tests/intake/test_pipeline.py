@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from routing.celery import app
@@ -96,3 +98,41 @@ def test_html_is_stored_as_text():
     text = "<script>alert('x')</script> Lampan är trasig"
     report = services.ingest_report(NewReport(text=text, channel="api"))
     assert Report.objects.get(pk=report.pk).text == text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeper_leaves_a_report_that_was_just_enqueued(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.control.purge()
+    report = services.ingest_report(NewReport(text=LAMP, channel="web"))
+    assert Report.objects.get(pk=report.pk).routing_enqueued_at is not None
+    Report.objects.filter(pk=report.pk).update(received_at=report.received_at - timedelta(hours=1))
+    assert services.sweep_unrouted(older_than_seconds=60) == 0
+    Report.objects.filter(pk=report.pk).update(
+        routing_enqueued_at=report.received_at - timedelta(minutes=5)
+    )
+    assert services.sweep_unrouted(older_than_seconds=60) == 1
+    app.control.purge()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_process_a_failing_mail_server_does_not_undo_the_report(active_model, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 1
+    report = services.ingest_report(
+        NewReport(text=LAMP, channel="web", reporter_email="anna@example.se")
+    )
+    report.refresh_from_db()
+    assert report.status == Report.Status.ROUTED
+    assert report.acknowledged_at is None  # released for a later retry
+
+
+@pytest.mark.django_db
+def test_nul_characters_never_reach_the_database():
+    report = services.ingest_report(
+        NewReport(text="Lampan\x00 är trasig", channel="api", raw_source='{"text": "a\x00b"}')
+    )
+    report.refresh_from_db()
+    assert report.text == "Lampan är trasig"
+    assert "\x00" not in report.raw_source

@@ -93,3 +93,9 @@ def test_the_health_check_reports_database_and_redis(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_the_health_check_answers_whatever_the_allowed_hosts(client, db, settings):
+    settings.ALLOWED_HOSTS = ["arenden.kommun.example"]
+    assert client.get("/healthz", HTTP_HOST="127.0.0.1:8000").status_code == 200
+    assert client.get("/anmal/", HTTP_HOST="127.0.0.1:8000").status_code == 400

@@ -59,6 +59,10 @@ class Command(BaseCommand):
                 "web server (no worker or beat), the cache is local memory."
             )
         env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
+        if "EMAIL_BACKEND" not in os.environ:
+            # No mail server on a laptop: acknowledgements are printed instead of sent.
+            env["EMAIL_BACKEND"] = "django.core.mail.backends.console.EmailBackend"
+            settings.EMAIL_BACKEND = env["EMAIL_BACKEND"]
         if not has_redis:
             env.update(CELERY_TASK_ALWAYS_EAGER="1", CACHE_BACKEND="locmem")
             settings.CELERY_TASK_ALWAYS_EAGER = True
