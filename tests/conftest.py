@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,64 @@ def wait_until():
         raise AssertionError(f"condition not met within {timeout} s")
 
     return wait
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a headless Chromium on a machine without network or display (no sandbox as root).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def ensure_debian_packages(binary: str, *packages: str) -> None:
+    """Install Debian packages the tests need when their binary is missing (never skip)."""
+    if Path(binary).exists():
+        return
+    if shutil.which("apt-get") is None:
+        pytest.fail(f"{binary} is missing and apt-get is unavailable to install {packages}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    result = subprocess.run(
+        ["apt-get", "install", "-y", "--no-install-recommends", *packages],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0 or not Path(binary).exists():
+        pytest.fail(f"could not install {packages}: {result.stderr[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    ensure_debian_packages(CHROMIUM, "chromium", "chromium-driver")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # beside it are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="sv-SE")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshots():
+    """Screenshots for review go under test-output/screenshots/ (ignored by git)."""
+    directory = REPO_ROOT / "test-output" / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
