@@ -29,21 +29,27 @@ def write_jsonl(tmp_path):
     return write
 
 
-@pytest.fixture(scope="session")
-def corpus_slice(tmp_path_factory):
-    """60 reports per department of the real corpus: enough to train a baseline in seconds."""
+def write_corpus_slice(path: Path, per_department: int, seed: int | None = 7) -> Path:
+    """The first `per_department` reports of each department of the real corpus (after a
+    seeded shuffle, or in file order with seed None), written as JSON Lines to `path`."""
     from ml import data
 
     records = data.load_records(data.DEFAULT_CORPUS)
-    random.Random(7).shuffle(records)
+    if seed is not None:
+        random.Random(seed).shuffle(records)
     chosen, seen = [], {}
     for record in records:
-        if seen.get(record["department"], 0) < 60:
+        if seen.get(record["department"], 0) < per_department:
             seen[record["department"]] = seen.get(record["department"], 0) + 1
             chosen.append(record)
-    corpus = tmp_path_factory.mktemp("corpus") / "slice.jsonl"
-    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen))
-    return corpus
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen))
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_slice(tmp_path_factory):
+    """60 reports per department of the real corpus: enough to train a baseline in seconds."""
+    return write_corpus_slice(tmp_path_factory.mktemp("corpus") / "slice.jsonl", 60)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
@@ -27,24 +26,14 @@ CONTRACT_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory):
-    """A slice of the real corpus: 45 reports per department, chosen with a fixed seed."""
-    records = data.load_records(data.DEFAULT_CORPUS)
-    random.Random(7).shuffle(records)
-    per_department: dict[str, list[dict]] = {}
-    for record in records:
-        per_department.setdefault(record["department"], []).append(record)
-    chosen = [r for rows in per_department.values() for r in rows[:45]]
-    path = tmp_path_factory.mktemp("data") / "small.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen))
-    return path
+def small_corpus(corpus_slice):
+    """A slice of the real corpus (60 reports per department, fixed seed)."""
+    return corpus_slice
 
 
 @pytest.fixture(scope="module")
-def model_dir(small_corpus, tmp_path_factory):
-    out = tmp_path_factory.mktemp("models") / "baseline"
-    train("baseline", small_corpus, out)
-    return out
+def model_dir(baseline_dir):
+    return baseline_dir
 
 
 def test_training_writes_a_self_describing_directory(model_dir, small_corpus):
@@ -52,7 +41,7 @@ def test_training_writes_a_self_describing_directory(model_dir, small_corpus):
     assert meta["kind"] == "baseline"
     assert meta["version"].startswith("baseline-")
     assert meta["data"]["sha256"] == data.data_hash(small_corpus)
-    assert meta["data"]["n_train"] + meta["data"]["n_test"] == 14 * 45
+    assert meta["data"]["n_train"] + meta["data"]["n_test"] == 14 * 60
     assert meta["labels"]["department"] == list(taxonomy.DEPARTMENTS)
     assert "scikit-learn" in meta["libraries"]
     assert set(meta["metrics"]) == set(CONTRACT_KEYS)
@@ -108,7 +97,7 @@ def test_evaluate_prints_exactly_the_contract_keys(model_dir, small_corpus):
     for key, measures in CONTRACT_KEYS.items():
         if measures:
             assert set(figures[key]) == measures
-    assert figures["n"] == 14 * 45
+    assert figures["n"] == 14 * 60
 
 
 def test_predict_round_trips_and_reports_bad_lines_without_stopping(model_dir):

@@ -16,6 +16,7 @@ from ml.base_models import OFFLINE_MINILM
 from ml.train import TrainingError, train
 from ml.transformer import BEGIN, INSIDE, OUTSIDE, bio_labels, decode_keywords, keyword_spans
 from ml.validate import occurs_as_words
+from tests.conftest import write_corpus_slice
 from tests.ml.test_baseline import CONTRACT_KEYS, PREDICTION_KEYS
 from tests.ml.test_validate import run_cli
 
@@ -45,17 +46,7 @@ def tiny_base(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_corpus(tmp_path_factory):
-    from tests.ml.test_baseline import data
-
-    records = data.load_records(data.DEFAULT_CORPUS)
-    chosen, seen = [], {}
-    for record in records:
-        if seen.get(record["department"], 0) < 8:
-            seen[record["department"]] = seen.get(record["department"], 0) + 1
-            chosen.append(record)
-    path = tmp_path_factory.mktemp("data") / "tiny.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen))
-    return path
+    return write_corpus_slice(tmp_path_factory.mktemp("data") / "tiny.jsonl", 8, seed=None)
 
 
 @pytest.fixture(scope="module")
