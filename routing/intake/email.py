@@ -3,7 +3,8 @@
 Untrusted bytes stop here. The parser decodes headers and bodies (falling back through
 UTF-8, Windows-1252 and Latin-1 where the declared charset is wrong or missing), turns
 HTML-only mail into plain text, records attachments without opening them, and separates
-the resident's own words (quoted replies and signatures removed) from the full text.
+the resident's own words (quoted replies and signatures removed) from the full text. The
+message as received is kept, as text, for the audit trail.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from routing.intake.services import AttachmentInfo, IntakeError
 
 # Message-ID is a unique database column of this length.
 MESSAGE_ID_MAX = 998
+# In-Reply-To and References ids kept; a long thread's References grows without bound.
+REFERENCES_MAX = 100
+_MESSAGE_ID = re.compile(r"<[^<>]+>")
 # A body with more control characters than this share is binary, not text.
 MAX_CONTROL_SHARE = 0.05
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
@@ -62,8 +66,10 @@ class ParsedEmail:
     full_text: str
     # The charset the body was actually decoded with.
     charset: str
-    # Headers and full body as decoded text, for the audit trail.
+    # The message as received (every header and part), for the audit trail; see `source_text`.
     original: str
+    # The Message-IDs this mail answers (In-Reply-To, then References), "<...>" each.
+    references: tuple[str, ...]
     attachments: tuple[AttachmentInfo, ...]
     # Set for auto-replies and other machine-sent mail (RFC 3834), which must not be answered.
     auto_submitted: bool
@@ -104,7 +110,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
         text=strip_quotes_and_signature(full_text) or full_text,
         full_text=full_text,
         charset=charset,
-        original=_original(msg, full_text),
+        original=source_text(raw),
+        references=_references(msg),
         attachments=tuple(_attachments(msg, body_part)),
         auto_submitted=_auto_submitted(msg),
     )
@@ -180,12 +187,19 @@ def _auto_submitted(msg: EmailMessage) -> bool:
     return (auto not in ("", "no")) or precedence in ("bulk", "junk", "auto_reply")
 
 
-def _original(msg: EmailMessage, full_text: str) -> str:
-    """Every header (decoded where it can be) above the full body text."""
-    lines = [
-        f"{name}: {clean_line(str(_parse_header(msg, name, raw)))}" for name, raw in msg.raw_items()
-    ]
-    return "\n".join(lines) + "\n\n" + full_text
+def _references(msg: EmailMessage) -> tuple[str, ...]:
+    found: dict[str, None] = {}  # ordered and without repeats
+    for name in ("In-Reply-To", "References"):
+        for message_id in _MESSAGE_ID.findall(_header(msg, name)):
+            if len(message_id) <= MESSAGE_ID_MAX:
+                found[message_id] = None
+    return tuple(found)[:REFERENCES_MAX]
+
+
+def source_text(raw: bytes) -> str:
+    """The raw message as text for the audit copy: every byte kept, bytes that are not
+    UTF-8 shown as `\\xNN` escapes and NUL as `\\0`, since PostgreSQL text cannot hold NUL."""
+    return raw.decode("utf-8", errors="backslashreplace").replace("\x00", "\\0")
 
 
 # Body text

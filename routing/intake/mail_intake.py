@@ -61,10 +61,13 @@ class MailOutcome:
 
 
 def ingest_email(raw: bytes) -> MailOutcome:
-    """File one RFC 822 mail: a reply naming a case joins it, anything else becomes a report.
+    """File one RFC 822 mail: a reply on a case joins it, anything else becomes a report.
 
-    Safe to run twice: a mail already stored (same Message-ID, or the same bytes when it has
-    none) is reported as a duplicate. A rejected mail is logged and nothing of it is stored.
+    A mail joins the case whose number its subject names only when it comes from the
+    case's reporter or answers a mail of the case (see `_case_to_join`). Safe to run twice:
+    a mail already stored (same Message-ID, or the same bytes when it has none) is reported
+    as a duplicate. A rejected mail is logged and nothing of it is stored. Database errors
+    are raised, not turned into rejections: the mail can be stored later.
     """
     limit = settings.EMAIL_MAX_BYTES
     if len(raw) > limit:
@@ -78,7 +81,7 @@ def ingest_email(raw: bytes) -> MailOutcome:
     duplicate = _already_stored(parsed.message_id)
     if duplicate:
         return duplicate
-    case = services.find_case(parsed.subject)
+    case = _case_to_join(parsed)
     try:
         if case is not None:
             return _add_to_case(case, parsed)
@@ -98,6 +101,46 @@ def _already_stored(message_id: str) -> MailOutcome | None:
     if report is None:
         return None
     return MailOutcome(MailResult.DUPLICATE, report=report, message_id=message_id)
+
+
+def _case_to_join(parsed: ParsedEmail) -> Report | None:
+    """The case named in the subject, if the mail may join it.
+
+    Case numbers are sequential and printed on every acknowledgement, so a number in the
+    subject proves nothing: the mail must come from the case's reporter (the address is
+    compared without regard to case) or answer one of the case's mails (In-Reply-To or
+    References holds the Message-ID of its report or of one of its messages). Anything
+    else is filed as a report of its own; its subject keeps the number for a case worker.
+    """
+    case = services.find_case(parsed.subject)
+    if case is None:
+        return None
+    if not (_from_reporter(case, parsed) or _answers_case(case, parsed)):
+        log.info(
+            "email %s names case %s but neither comes from its reporter nor answers its mail;"
+            " filed as a new report",
+            parsed.message_id,
+            case.case_number,
+        )
+        return None
+    if not case.is_open:
+        # Whether a reply reopens a closed case is for triage to decide.
+        log.info("email %s joins closed case %s", parsed.message_id, case.case_number)
+    return case
+
+
+def _from_reporter(case: Report, parsed: ParsedEmail) -> bool:
+    reporter = case.reporter_email.strip().lower()
+    return bool(reporter) and parsed.sender_address.strip().lower() == reporter
+
+
+def _answers_case(case: Report, parsed: ParsedEmail) -> bool:
+    references = set(parsed.references)
+    if not references:
+        return False
+    if case.message_id in references:
+        return True
+    return case.messages.filter(message_id__in=references).exists()
 
 
 def _create_report(parsed: ParsedEmail) -> MailOutcome:
@@ -141,6 +184,9 @@ def _add_to_case(case: Report, parsed: ParsedEmail) -> MailOutcome:
 def _valid_address(address: str) -> str:
     """The sender's address if an acknowledgement can go to it; a broken From header is
     no reason to refuse the report (the header stays in the original)."""
+    # Django's validator accepts 320 characters; the column (RFC 5321 paths) holds 254.
+    if len(address) > Report._meta.get_field("reporter_email").max_length:
+        return ""
     try:
         validate_email(address)
     except ValidationError:

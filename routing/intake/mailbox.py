@@ -1,8 +1,11 @@
-"""IMAP polling: file every unseen mail in the configured folder, then mark it seen.
+"""IMAP polling: file every mail of the configured folder not yet marked as filed.
 
-A mail is marked \\Seen only once it is stored (or rejected for good), so a crash in
-between leaves it unseen and the next poll files it again; Message-ID idempotency makes
-that harmless. Rejected mail is also flagged, so that a person can find it in the folder.
+Filed mail carries a private keyword, FILED_KEYWORD. \\Seen belongs to the people who read
+the mailbox: whoever opens a mail in a client marks it seen, and such a mail must still be
+filed, so the poller neither searches for \\Seen nor changes it. The keyword is set only
+once a mail is stored (or rejected for good), so a crash in between leaves it unmarked and
+the next poll files it again; Message-ID idempotency makes that harmless. Rejected mail is
+also flagged, so that a person can find it in the folder.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from routing.intake.mail_intake import MailOutcome, MailResult, ingest_email
 log = logging.getLogger(__name__)
 
 IMAP_TIMEOUT_SECONDS = 30
+# An IMAP keyword of our own (RFC 3501 flag-keyword; "$" keeps it apart from the tags that
+# people set in their clients). Dovecot's Maildir and mbox keep keywords by default.
+FILED_KEYWORD = "$Arendeflode"
 
 
 class MailboxError(RuntimeError):
-    """The IMAP server refused a command (login, select, fetch)."""
+    """The IMAP server refused a command (login, select, fetch), or cannot keep our keyword."""
 
 
 @dataclass
@@ -33,14 +39,15 @@ class PollResult:
 
 
 def poll_imap() -> PollResult | None:
-    """Fetch and file the unseen mail; None when IMAP polling is off (no IMAP_HOST)."""
+    """Fetch and file the mail not yet filed; None when IMAP polling is off (no IMAP_HOST)."""
     if not settings.IMAP_HOST:
         return None
     result = PollResult()
     with _connect() as imap:
         _check(imap.login(settings.IMAP_USER, settings.IMAP_PASSWORD), "login")
         _check(imap.select(_quoted(settings.IMAP_FOLDER)), "select")
-        status, data = imap.uid("SEARCH", None, "UNSEEN")
+        _require_keywords(imap)
+        status, data = imap.uid("SEARCH", None, "UNKEYWORD", FILED_KEYWORD, "UNDELETED")
         _check((status, data), "search")
         for uid in data[0].split():
             raw = _fetch(imap, uid)
@@ -49,11 +56,11 @@ def poll_imap() -> PollResult | None:
             try:
                 outcome = ingest_email(raw)
             except Exception:
-                # Left unseen for the next poll; one bad mail must not hold up the rest.
+                # Left unmarked for the next poll; one bad mail must not hold up the rest.
                 log.exception("could not file IMAP message %s", uid.decode())
                 continue
             result.outcomes.append(outcome)
-            flags = r"(\Seen)" if outcome.stored else r"(\Seen \Flagged)"
+            flags = f"({FILED_KEYWORD})" if outcome.stored else rf"({FILED_KEYWORD} \Flagged)"
             _check(imap.uid("STORE", uid, "+FLAGS", flags), "store")
         imap.close()
     if result.outcomes:
@@ -72,8 +79,25 @@ def _connect() -> imaplib.IMAP4:
     return imaplib.IMAP4(settings.IMAP_HOST, settings.IMAP_PORT, timeout=IMAP_TIMEOUT_SECONDS)
 
 
+def _require_keywords(imap: imaplib.IMAP4) -> None:
+    """Refuse a folder that cannot keep our keyword: each poll would file all of it again.
+
+    PERMANENTFLAGS lists the flags a client may set for good; `\\*` means new keywords too.
+    A server that sends none allows every flag (RFC 3501, 7.1).
+    """
+    _, data = imap.response("PERMANENTFLAGS")
+    permanent = " ".join(d.decode(errors="replace") for d in data if isinstance(d, bytes))
+    if not permanent:
+        return
+    allowed = {flag.lower() for flag in permanent.strip("()").split()}
+    if "\\*" not in allowed and FILED_KEYWORD.lower() not in allowed:
+        raise MailboxError(
+            f"IMAP folder cannot keep the keyword {FILED_KEYWORD} (PERMANENTFLAGS {permanent})"
+        )
+
+
 def _fetch(imap: imaplib.IMAP4, uid: bytes) -> bytes | None:
-    # BODY.PEEK leaves \Seen alone: only a stored mail is marked.
+    # BODY.PEEK leaves \Seen alone: whether a person has read a mail is theirs to say.
     status, data = imap.uid("FETCH", uid, "(BODY.PEEK[])")
     _check((status, data), "fetch")
     for item in data:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import io
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import OperationalError
 
+from routing.intake import services
 from routing.intake.email import (
     MalformedEmail,
     html_to_text,
@@ -19,14 +27,35 @@ from routing.intake.email import (
     strip_quotes_and_signature,
 )
 from routing.intake.mail_intake import MailResult, ingest_email
+from routing.intake.management.commands.ingest_email import Command as IngestEmailCommand
 from routing.intake.models import Attachment, Message, Report
 from routing.intake.services import AttachmentInfo
 
-MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+MAIL = REPO_ROOT / "tests" / "fixtures" / "mail"
 
 
 def mail_bytes(name: str) -> bytes:
     return (MAIL / f"{name}.eml").read_bytes()
+
+
+def with_headers(raw: bytes, **headers: str) -> bytes:
+    """The mail with these headers replaced, or added where missing (In_Reply_To= for
+    In-Reply-To)."""
+    for name, value in headers.items():
+        name = name.replace("_", "-")
+        line = f"{name}: {value}".encode()
+        pattern = rb"(?im)^" + re.escape(name.encode()) + rb":.*$"
+        raw, replaced = re.subn(pattern, lambda _, line=line: line, raw, count=1)
+        if not replaced:
+            raw = line + b"\n" + raw
+    return raw
+
+
+def reply_on(case: Report, **headers: str) -> bytes:
+    """reply.eml (from Karin Berg, answering the acknowledgement) with the case's number."""
+    raw = mail_bytes("reply").replace(b"[2026-00001]", f"[{case.case_number}]".encode())
+    return with_headers(raw, **headers)
 
 
 def mbox(*messages: bytes) -> bytes:
@@ -167,6 +196,31 @@ def test_a_mail_without_message_id_gets_a_stable_one():
     assert parse_email(mail_bytes("wrong_charset")).message_id == first.message_id
 
 
+def test_in_reply_to_and_references_are_parsed_in_order_without_repeats():
+    raw = with_headers(
+        mail_bytes("reply"),
+        References="<root@example.se>\n <176353814.12.ack@kommun.example> (ack)\n\t<x@y>",
+    )
+    assert parse_email(raw).references == (
+        "<176353814.12.ack@kommun.example>",
+        "<root@example.se>",
+        "<x@y>",
+    )
+    assert parse_email(mail_bytes("plain_utf8")).references == ()
+
+
+@pytest.mark.parametrize("name", ["alternative", "attachment", "windows1252"])
+def test_the_original_is_the_message_as_received(name):
+    raw = mail_bytes(name)
+    assert parse_email(raw).original == raw.decode("utf-8", errors="backslashreplace")
+
+
+def test_the_original_escapes_nul():
+    raw = mail_bytes("plain_utf8").replace(b"Kan ni", b"Kan\x00 ni")
+    assert "Kan\\0 ni" in parse_email(raw).original
+    assert "\x00" not in parse_email(raw).original
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -217,6 +271,62 @@ def test_a_mail_becomes_an_email_report_with_the_original_kept():
     assert "> någon plogbil på hela helgen." in report.raw_source
 
 
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("html_only", "Content-Transfer-Encoding: quoted-printable\n\n<!DOCTYPE html>"),
+        ("html_only", '<script>window.trackOpen && trackOpen("abc");</script>'),
+        ("alternative", "\n--000000000000a1b2c3d4e5f6\nContent-Type: text/html"),
+        ("attachment", 'Content-Disposition: attachment; filename="gungan.jpg"'),
+    ],
+)
+@pytest.mark.django_db
+def test_the_raw_source_is_the_mime_source_as_received(name, source):
+    report = ingest_email(mail_bytes(name)).report
+    assert source in report.raw_source
+    assert report.raw_source == mail_bytes(name).decode()
+
+
+@pytest.mark.django_db
+def test_a_mail_with_nul_bytes_is_stored_with_the_nul_escaped():
+    raw = (
+        mail_bytes("plain_utf8")
+        .replace(b"Kan ni", b"Kan\x00 ni")
+        .replace(b"Storgatan", b"Stor\x00gatan")
+    )
+    case = ingest_email(raw).report
+    reply = reply_on(case).replace(b"Nu \xc3\xa4r", b"Nu\x00 \xc3\xa4r")
+
+    message = ingest_email(reply).message
+
+    case.refresh_from_db()
+    assert "Kan\\0 ni" in case.raw_source
+    assert "Nu\\0 är" in message.raw_source
+    for value in (case.text, case.subject, case.raw_source, message.text, message.raw_source):
+        assert "\x00" not in value
+    assert "Kan ni skicka" in case.text
+    assert message.text.startswith("Nu är det två lampor")
+
+
+def address_of_length(length: int) -> str:
+    """A valid address (Django's validator takes up to 320 characters) of this length."""
+    domain = "b" * 63 + "." + "c" * 63 + "." + "d" * 60 + ".se"
+    return "a" * (length - len(domain) - 1) + "@" + domain
+
+
+@pytest.mark.parametrize(("length", "kept"), [(254, True), (255, False), (320, False)])
+@pytest.mark.django_db
+def test_a_sender_address_too_long_for_the_column_is_left_out(length, kept):
+    address = address_of_length(length)
+    raw = with_headers(mail_bytes("plain_utf8"), From=f"Karin Berg <{address}>")
+
+    outcome = ingest_email(raw)
+
+    assert outcome.result == MailResult.CREATED
+    assert outcome.report.reporter_email == (address if kept else "")
+    assert address in outcome.report.raw_source
+
+
 @pytest.mark.django_db
 def test_attachments_are_stored_with_the_report():
     report = ingest_email(mail_bytes("attachment")).report
@@ -255,6 +365,85 @@ def test_reply_with_case_number_joins_existing_report():
 
 
 @pytest.mark.django_db
+def test_reply_from_the_reporter_joins_whatever_the_case_of_the_address():
+    case = ingest_email(mail_bytes("plain_utf8")).report
+
+    outcome = ingest_email(reply_on(case, From="Karin Berg <Karin.BERG@Example.SE>"))
+
+    assert (outcome.result, outcome.report) == (MailResult.ADDED, case)
+
+
+@pytest.mark.django_db
+def test_reply_from_another_address_joins_when_it_answers_the_report():
+    case = ingest_email(mail_bytes("plain_utf8")).report
+    reply = reply_on(case, From="Per Berg <per.berg@example.org>", In_Reply_To=case.message_id)
+
+    outcome = ingest_email(reply)
+
+    assert (outcome.result, outcome.report) == (MailResult.ADDED, case)
+    assert Message.objects.get().sender == "Per Berg <per.berg@example.org>"
+
+
+@pytest.mark.django_db
+def test_reply_from_another_address_joins_when_its_references_name_a_message_of_the_case():
+    case = ingest_email(mail_bytes("plain_utf8")).report
+    earlier = ingest_email(reply_on(case)).message
+    reply = reply_on(
+        case,
+        From="Per Berg <per.berg@example.org>",
+        Message_ID="<second-reply@example.org>",
+        References=f"<176353814.12.ack@kommun.example> {earlier.message_id}",
+    )
+
+    outcome = ingest_email(reply)
+
+    assert (outcome.result, outcome.report) == (MailResult.ADDED, case)
+    assert case.messages.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_stranger_naming_a_case_number_files_a_new_report(caplog):
+    caplog.set_level(logging.INFO, logger="routing.intake.mail_intake")
+    case = ingest_email(mail_bytes("plain_utf8")).report
+    # The number of the acknowledgement, but not from the reporter and answering nothing
+    # of the case (an unknown Message-ID, or none at all).
+    stranger = reply_on(case, From="Okänd <stranger@example.net>")
+
+    outcome = ingest_email(stranger)
+
+    assert outcome.result == MailResult.CREATED
+    assert outcome.report != case
+    assert case.case_number in outcome.report.subject
+    assert outcome.report.reporter_email == "stranger@example.net"
+    assert not Message.objects.exists()
+    assert f"names case {case.case_number}" in caplog.text
+
+
+@pytest.mark.django_db
+def test_an_auto_reply_from_a_stranger_naming_a_case_is_refused():
+    case = ingest_email(mail_bytes("plain_utf8")).report
+    raw = reply_on(case, From="robot@example.net", Auto_Submitted="auto-replied")
+    assert ingest_email(raw).result == MailResult.REJECTED
+    assert Report.objects.count() == 1
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_reply_to_a_closed_case_joins_it_and_is_logged(caplog):
+    caplog.set_level(logging.INFO, logger="routing.intake.mail_intake")
+    case = ingest_email(mail_bytes("plain_utf8")).report
+    Report.objects.filter(pk=case.pk).update(status=Report.Status.CLOSED)
+
+    outcome = ingest_email(reply_on(case))
+
+    assert (outcome.result, outcome.report) == (MailResult.ADDED, case)
+    assert Report.objects.get(pk=case.pk).status == Report.Status.CLOSED
+    [record] = [r for r in caplog.records if "closed case" in r.getMessage()]
+    assert record.levelno == logging.INFO
+    assert case.case_number in record.getMessage()
+
+
+@pytest.mark.django_db
 def test_malformed_mail_is_rejected_logged_and_not_saved(caplog):
     outcome = ingest_email(mail_bytes("broken_mime"))
     assert outcome.result == MailResult.REJECTED
@@ -289,13 +478,85 @@ def test_command_files_an_mbox_and_fails_for_the_rejected_mail():
     data = mbox(*(mail_bytes(name) for name in ("plain_utf8", "broken_mime", "html_only")))
     out = io.StringIO()
 
-    with pytest.raises(CommandError, match="1 of 3 messages rejected"):
+    with pytest.raises(CommandError, match="1 of 3 messages rejected") as raised:
         call_command("ingest_email", "-", stdin=io.BytesIO(data), stdout=out)
+
+    assert raised.value.returncode == 1
 
     lines = out.getvalue().splitlines()
     assert [line.split()[0] for line in lines] == ["created", "rejected", "created"]
     assert lines[1].startswith("rejected <broken-mime-0001@example.invalid>: Meddelandets MIME")
     assert Report.objects.count() == 2
+
+
+@pytest.mark.parametrize("error", [OperationalError("the database went away"), KeyError("bug")])
+@pytest.mark.django_db
+def test_command_defers_a_mail_it_could_not_store_and_files_the_rest(monkeypatch, caplog, error):
+    html_only = "<CAF7b2xQ1mPz=html-only@mail.example.org>"
+    ingest_report = services.ingest_report
+
+    def failing_for_one(new):
+        if new.message_id == html_only:
+            raise error
+        return ingest_report(new)
+
+    monkeypatch.setattr(services, "ingest_report", failing_for_one)
+    names = ("plain_utf8", "broken_mime", "html_only", "latin1_qp")
+    data = mbox(*(mail_bytes(name) for name in names))
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="1 of 4 messages not stored") as raised:
+        call_command("ingest_email", "-", stdin=io.BytesIO(data), stdout=out)
+
+    # EX_TEMPFAIL: the mail server keeps the mail and delivers it again later.
+    assert raised.value.returncode == os.EX_TEMPFAIL == 75
+    lines = out.getvalue().splitlines()
+    assert [line.split()[0] for line in lines] == ["created", "rejected", "deferred", "created"]
+    assert lines[2] == f"deferred message 3 of 4: {type(error).__name__}"
+    assert Report.objects.count() == 2
+    [logged] = [record for record in caplog.records if record.exc_info]
+    assert logged.exc_info[1] is error
+
+    monkeypatch.undo()  # the database is back; the mail server delivers the mail again
+    out = io.StringIO()
+    call_command("ingest_email", "-", stdin=io.BytesIO(mail_bytes("html_only")), stdout=out)
+    assert out.getvalue().startswith("created ")
+    assert Report.objects.filter(message_id=html_only).exists()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(("name", "status"), [("plain_utf8", 75), ("broken_mime", 1)])
+def test_manage_py_exits_75_while_the_database_is_down_and_1_for_malformed_mail(name, status):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/arendeflode",
+    }
+    run = subprocess.run(
+        [sys.executable, "manage.py", "ingest_email", "-"],
+        input=mail_bytes(name),
+        capture_output=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert run.returncode == status, run.stderr.decode(errors="replace")[-2000:]
+    if status == 75:
+        assert b"Traceback" in run.stderr
+        assert b"OperationalError" in run.stderr
+
+
+def test_command_help_documents_the_exit_codes():
+    text = IngestEmailCommand().create_parser("manage.py", "ingest_email").format_help()
+    text = " ".join(text.split())
+    assert "0 when every message was stored" in text
+    assert "75 (EX_TEMPFAIL) when a message could not be stored for now" in text
+    assert "1 when a message was rejected for good" in text
 
 
 @pytest.mark.django_db

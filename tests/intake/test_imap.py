@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from routing.intake import tasks
+from routing.intake import mailbox, tasks
 from routing.intake.mail_intake import MailResult
-from routing.intake.mailbox import poll_imap
+from routing.intake.mailbox import FILED_KEYWORD, MailboxError, poll_imap
 from routing.intake.models import Message, Report
 
 MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
@@ -201,8 +201,14 @@ def flags(imap: imaplib.IMAP4) -> list[str]:
     return [item.decode() for item in data]
 
 
+def test_the_server_keeps_keywords_of_our_own(inbox):
+    # "\\*" in PERMANENTFLAGS: a client may create keywords, and they persist.
+    _, [permanent] = inbox.response("PERMANENTFLAGS")
+    assert "\\*" in permanent.decode().strip("()").split()
+
+
 @pytest.mark.django_db
-def test_unseen_mail_is_filed_and_marked_seen(inbox):
+def test_new_mail_is_filed_and_marked_with_the_keyword(inbox):
     for name in ("plain_utf8", "latin1_qp", "broken_mime"):
         deliver(inbox, name)
 
@@ -218,10 +224,35 @@ def test_unseen_mail_is_filed_and_marked_seen(inbox):
         "Hål i vägen vid förskolan på Kyrkvägen",
     }
     stored, stored_too, rejected = flags(inbox)
-    assert "\\Seen" in stored
-    assert "\\Seen" in stored_too
-    assert "\\Seen" in rejected
+    assert FILED_KEYWORD in stored
+    assert FILED_KEYWORD in stored_too
+    assert FILED_KEYWORD in rejected
     assert "\\Flagged" in rejected  # for a person to look at
+    assert "\\Flagged" not in stored
+    # Whether a mail has been read is for the people who use the mailbox.
+    assert not any("\\Seen" in item for item in (stored, stored_too, rejected))
+
+
+@pytest.mark.django_db
+def test_mail_a_person_has_already_read_is_still_filed(inbox):
+    deliver(inbox, "plain_utf8")
+    deliver(inbox, "latin1_qp")
+    inbox.store("1:*", "+FLAGS", r"(\Seen)")  # opened in a mail client before the poll
+
+    result = poll_imap()
+
+    assert [outcome.result for outcome in result.outcomes] == [MailResult.CREATED] * 2
+    assert Report.objects.count() == 2
+    assert all(FILED_KEYWORD in item and "\\Seen" in item for item in flags(inbox))
+
+
+@pytest.mark.django_db
+def test_deleted_mail_is_not_filed(inbox):
+    deliver(inbox, "plain_utf8")
+    inbox.store("1", "+FLAGS", r"(\Deleted)")  # deleted by a person, not yet expunged
+
+    assert poll_imap().outcomes == []
+    assert not Report.objects.exists()
 
 
 @pytest.mark.django_db
@@ -234,17 +265,74 @@ def test_a_second_poll_files_nothing_new(inbox):
 
 
 @pytest.mark.django_db
-def test_mail_seen_again_after_a_crash_is_a_duplicate(inbox):
+def test_mail_found_unmarked_after_a_crash_is_a_duplicate(inbox):
     deliver(inbox, "windows1252")
     poll_imap()
-    # As if the poller had crashed between storing the mail and marking it seen.
-    inbox.store("1", "-FLAGS", r"(\Seen)")
+    # As if the poller had crashed between storing the mail and setting the keyword.
+    inbox.store("1", "-FLAGS", f"({FILED_KEYWORD})")
 
     [outcome] = poll_imap().outcomes
 
     assert outcome.result == MailResult.DUPLICATE
     assert Report.objects.count() == 1
-    assert "\\Seen" in flags(inbox)[0]
+    assert FILED_KEYWORD in flags(inbox)[0]
+
+
+class FakeImap:
+    """Only what the poller asks before it searches, answered as a given server would."""
+
+    def __init__(self, permanentflags: bytes | None):
+        self.permanentflags = permanentflags
+        self.searched = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def login(self, user, password):
+        return "OK", [b"Logged in"]
+
+    def select(self, folder):
+        return "OK", [b"0"]
+
+    def response(self, code):
+        assert code == "PERMANENTFLAGS"
+        return code, [self.permanentflags]
+
+    def uid(self, command, *args):
+        assert command == "SEARCH"
+        self.searched = True
+        return "OK", [b""]
+
+    def close(self):
+        return "OK", [b""]
+
+
+@pytest.mark.parametrize(
+    ("permanentflags", "allowed"),
+    [
+        (b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)", True),
+        (b"(\\Flagged \\Seen $arendeflode)", True),
+        (None, True),  # no PERMANENTFLAGS: every flag is permanent (RFC 3501, 7.1)
+        (b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft)", False),
+        (b"()", False),
+    ],
+)
+def test_a_folder_that_cannot_keep_the_keyword_is_refused(
+    settings, monkeypatch, permanentflags, allowed
+):
+    settings.IMAP_HOST = "imap.example.invalid"
+    server = FakeImap(permanentflags)
+    monkeypatch.setattr(mailbox, "_connect", lambda: server)
+
+    if allowed:
+        assert poll_imap().outcomes == []
+    else:
+        with pytest.raises(MailboxError, match=re.escape(FILED_KEYWORD)):
+            poll_imap()
+    assert server.searched == allowed
 
 
 @pytest.mark.django_db
