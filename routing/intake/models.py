@@ -142,7 +142,7 @@ class Prediction(models.Model):
 
 
 class Message(models.Model):
-    """A later email on a case (a reply that carried the case number in its subject)."""
+    """A later email on a case: a reply from the reporter, or one that refers to the case's mail."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="messages")
     message_id = models.CharField(max_length=998, null=True, blank=True, unique=True)

@@ -348,8 +348,17 @@ def send_acknowledgement(report_id: int) -> bool:
         body,
         settings.DEFAULT_FROM_EMAIL,
         [report.reporter_email],
-        # RFC 3834: an automatic answer, so that auto-responders do not answer it back.
-        headers={"Auto-Submitted": "auto-replied"},
+        headers={
+            # RFC 3834: an automatic answer, so that auto-responders do not answer it back.
+            "Auto-Submitted": "auto-replied",
+            # A reply to the acknowledgement then refers to the resident's own mail, which
+            # joins it to the case whatever address it comes from.
+            **(
+                {"In-Reply-To": report.message_id, "References": report.message_id}
+                if report.message_id
+                else {}
+            ),
+        },
     )
     try:
         message.send()

@@ -27,7 +27,7 @@ def send_acknowledgement(report_id: int) -> bool:
 
 @shared_task(name="routing.intake.tasks.poll_imap")
 def poll_imap() -> int:
-    """File the unseen mail of the IMAP folder (run by beat); returns how many were read."""
+    """File the IMAP folder's mail not yet filed (run by beat); returns how many were read."""
     from routing.intake import mailbox
 
     result = mailbox.poll_imap()

@@ -598,3 +598,24 @@ def test_an_email_is_routed_and_acknowledged_by_a_real_worker(
     assert f"[{report.case_number}]" in ack.subject
     assert report.case_number in ack.body
     assert Report.objects.get(pk=report.pk).department is not None
+    assert ack.extra_headers["Auto-Submitted"] == "auto-replied"
+    assert ack.extra_headers["In-Reply-To"] == report.message_id
+
+
+@pytest.mark.django_db
+def test_a_reply_to_the_acknowledgement_from_another_address_joins_the_case(settings):
+    from routing.intake.services import send_acknowledgement
+
+    report = ingest_email(mail_bytes("plain_utf8")).report
+    assert send_acknowledgement(report.pk)
+    [ack] = mail.outbox
+    reply = (
+        f"From: Karin <karin.jobb@example.org>\r\nTo: arenden@kommun.example\r\n"
+        f"Subject: SV: {ack.subject}\r\nMessage-ID: <svar-1@example.org>\r\n"
+        f"In-Reply-To: <ack-1@kommun.example>\r\n"
+        f"References: {ack.extra_headers['References']} <ack-1@kommun.example>\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\nNu lyser lampan igen, tack!\r\n"
+    ).encode()
+    outcome = ingest_email(reply)
+    assert outcome.result == MailResult.ADDED
+    assert outcome.report == report
