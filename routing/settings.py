@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "routing.intake",
     "routing.learning",
+    "routing.triage",
 ]
 
 MIDDLEWARE = [
@@ -107,7 +108,12 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "triage:queue"
+LOGOUT_REDIRECT_URL = "intake:start"
+# Reports whose routing confidence is below this go to "Behöver granskning".
+REVIEW_CONFIDENCE_THRESHOLD = float(env.string("REVIEW_CONFIDENCE_THRESHOLD", "0.6"))
+QUEUE_PAGE_SIZE = env.integer("QUEUE_PAGE_SIZE", 50)
 
 REDIS_URL = env.string("REDIS_URL", "redis://127.0.0.1:6379/0")
 # CACHE_BACKEND=locmem runs without Redis (a local trial); production uses Redis.

@@ -7,5 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("routing.intake.api_urls")),
     path("open311/v2/", include("routing.intake.open311_urls")),
+    path("konto/", include("django.contrib.auth.urls")),
+    path("arenden/", include("routing.triage.urls")),
     path("", include("routing.intake.urls")),
 ]

@@ -168,3 +168,117 @@ def screenshots():
     directory = REPO_ROOT / "test-output" / "screenshots"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+# Personas of the triage UI ---------------------------------------------------------------
+
+
+def make_user(username: str, *, group: str | None = None, departments=(), **fields):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from routing.intake.models import Department
+    from routing.triage.models import CaseWorker
+
+    user = get_user_model().objects.create_user(username, password="lösenord-123", **fields)
+    if group:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    if departments:
+        profile = CaseWorker.objects.create(user=user)
+        profile.departments.set(Department.objects.filter(code__in=departments))
+    return user
+
+
+@pytest.fixture
+def belysning_worker(db):
+    """A case worker of the street-lighting department."""
+    from routing.triage.models import CASE_WORKERS
+
+    return make_user("lena", group=CASE_WORKERS, departments=["belysning"])
+
+
+@pytest.fixture
+def gata_worker(db):
+    """A case worker of another department (roads and traffic)."""
+    from routing.triage.models import CASE_WORKERS
+
+    return make_user("goran", group=CASE_WORKERS, departments=["gata_trafik"])
+
+
+@pytest.fixture
+def coordinator(db):
+    """Kundtjänst: sees every queue, the unrouted and the low-confidence reports."""
+    from routing.triage.models import COORDINATORS
+
+    return make_user("kim", group=COORDINATORS)
+
+
+@pytest.fixture
+def administrator(db):
+    from routing.triage.models import ADMINISTRATORS
+
+    return make_user("ada", group=ADMINISTRATORS, is_staff=True)
+
+
+@pytest.fixture
+def outsider(db):
+    """A logged-in user with no department and no triage group."""
+    return make_user("olle")
+
+
+@pytest.fixture
+def make_routed_report(db):
+    """File a report and route it as a model would, without running one (fast)."""
+
+    def make(
+        text="Gatlampan på Storgatan 14 är släckt sedan en vecka.",
+        department="belysning",
+        confidence=0.9,
+        severity_score=2.4,
+        case_type="felanmalan",
+        sentiment="negativ",
+        tags=(),
+        keywords=("Gatlampan", "Storgatan 14"),
+        **fields,
+    ):
+        from django.utils import timezone
+
+        from routing.intake import services
+        from routing.intake.models import Department, Prediction, Report
+
+        report = services.ingest_report(services.NewReport(text=text, channel="web", **fields))
+        top = [[department, confidence], ["gata_trafik", round((1 - confidence) / 2, 4)]]
+        data = {
+            "department": {"label": department, "confidence": confidence, "top": top},
+            "case_type": {"label": case_type, "confidence": 0.8},
+            "sentiment": {"label": sentiment, "confidence": 0.7},
+            "severity": {"label": round(severity_score), "score": severity_score},
+            "tags": [[tag, 0.8] for tag in tags],
+            "keywords": list(keywords),
+            "model": {"version": "test-version", "kind": "baseline", "base_model": None},
+        }
+        prediction = Prediction.objects.create(
+            report=report,
+            model_version="test-version",
+            model_kind="baseline",
+            data=data,
+            department=department,
+            department_confidence=confidence,
+            severity_score=severity_score,
+        )
+        Report.objects.filter(pk=report.pk).update(
+            status=Report.Status.ROUTED,
+            department=Department.objects.get(code=department),
+            prediction=prediction,
+            severity_score=severity_score,
+            routing_confidence=confidence,
+            case_type=case_type,
+            sentiment=sentiment,
+            severity=round(severity_score),
+            tag_codes=Report.encode_tags(tags),
+            keywords=list(keywords),
+            routed_at=timezone.now(),
+        )
+        return Report.objects.get(pk=report.pk)
+
+    return make

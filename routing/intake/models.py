@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -75,6 +76,28 @@ class Report(models.Model):
     )
     severity_score = models.FloatField(_("allvarlighet (poäng)"), null=True, blank=True)
     routing_confidence = models.FloatField(_("säkerhet"), null=True, blank=True)
+    # The current labels: predicted at routing, then as confirmed or corrected by people.
+    case_type = models.CharField(
+        _("ärendetyp"), max_length=16, blank=True, choices=list(taxonomy.CASE_TYPES.items())
+    )
+    sentiment = models.CharField(
+        _("ton"), max_length=16, blank=True, choices=list(taxonomy.SENTIMENTS.items())
+    )
+    severity = models.PositiveSmallIntegerField(
+        _("allvarlighet"), null=True, blank=True, choices=list(taxonomy.SEVERITIES.items())
+    )
+    # Tag codes between spaces (" barn trygghet "): filterable with a plain LIKE on every
+    # database, SQLite included.
+    tag_codes = models.CharField(_("taggar"), max_length=300, blank=True, default="")
+    keywords = models.JSONField(_("nyckelord"), default=list, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handläggare"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_reports",
+    )
     routed_at = models.DateTimeField(_("fördelat"), null=True, blank=True)
     # When routing was last handed to the broker; the sweeper waits a while after that.
     routing_enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -95,6 +118,8 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["status", "received_at"]),
             models.Index(fields=["department", "status", "-severity_score"]),
+            models.Index(fields=["department", "-severity_score", "received_at"]),
+            models.Index(fields=["routing_confidence"]),
         ]
 
     def __str__(self) -> str:
@@ -103,6 +128,16 @@ class Report(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
+
+    @property
+    def tags(self) -> list[str]:
+        return self.tag_codes.split()
+
+    @staticmethod
+    def encode_tags(tags) -> str:
+        """Tag codes in taxonomy order, space-delimited with spaces around (see tag_codes)."""
+        chosen = [tag for tag in taxonomy.TAGS if tag in set(tags)]
+        return f" {' '.join(chosen)} " if chosen else ""
 
 
 class CaseNumberCounter(models.Model):

@@ -61,3 +61,33 @@ class ModelVersion(models.Model):
     @property
     def department_macro_f1(self) -> float | None:
         return (self.metrics.get("department") or {}).get("macro_f1")
+
+
+class Label(models.Model):
+    """A person's verdict on one predicted field of a report: confirmed or corrected.
+
+    Retraining reads these: a corrected value overrides the model's for that report.
+    """
+
+    FIELDS = ("department", "case_type", "sentiment", "severity", "tags", "keywords")
+
+    report = models.ForeignKey("intake.Report", on_delete=models.CASCADE, related_name="labels")
+    field = models.CharField(
+        _("fält"), max_length=16, choices=[(f, f) for f in FIELDS], db_index=True
+    )
+    predicted_value = models.JSONField(_("predikterat värde"), null=True, blank=True)
+    value = models.JSONField(_("rätt värde"))
+    confirmed = models.BooleanField(_("bekräftelse"), default=False)
+    model_version = models.CharField(_("modellversion"), max_length=64, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="labels"
+    )
+    created_at = models.DateTimeField(_("tid"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("etikett")
+        verbose_name_plural = _("etiketter")
+
+    def __str__(self) -> str:
+        return f"{self.report} · {self.field} = {self.value}"

@@ -13,7 +13,7 @@ from ml import modeldir, taxonomy
 from ml import train as ml_train
 from routing.intake.models import Department, Prediction, Report
 from routing.learning import predictor as active
-from routing.learning.models import ModelVersion
+from routing.learning.models import Label, ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,18 @@ def route_report(report_id: int) -> str:
                 "severity_score": output["severity"]["score"],
             },
         )
+        data = prediction.data
         changed = Report.objects.filter(pk=report.pk, status=Report.Status.RECEIVED).update(
             status=Report.Status.ROUTED,
             department=department,
             prediction=prediction,
             severity_score=prediction.severity_score,
             routing_confidence=prediction.department_confidence,
+            case_type=data["case_type"]["label"],
+            sentiment=data["sentiment"]["label"],
+            severity=data["severity"]["label"],
+            tag_codes=Report.encode_tags(tag for tag, _p in data["tags"]),
+            keywords=data["keywords"],
             routed_at=timezone.now(),
         )
     if not changed:
@@ -139,3 +145,28 @@ def activate_model_version(version: ModelVersion, *, user=None) -> ModelVersion:
     version.refresh_from_db()
     log.info("model version %s activated", version.version)
     return version
+
+
+def predicted_value(report: Report, field: str):
+    """What the routing prediction said about one field, in label form."""
+    if report.prediction_id is None:
+        return None
+    data = report.prediction.data
+    if field in ("department", "case_type", "sentiment", "severity"):
+        return data[field]["label"]
+    if field == "tags":
+        return sorted(tag for tag, _p in data["tags"])
+    return list(data["keywords"])
+
+
+def record_label(report: Report, field: str, value, *, user, confirmed: bool) -> Label:
+    """Store a person's verdict on one field; retraining uses it."""
+    return Label.objects.create(
+        report=report,
+        field=field,
+        predicted_value=predicted_value(report, field),
+        value=value,
+        confirmed=confirmed,
+        model_version=report.prediction.model_version if report.prediction_id else "",
+        user=user,
+    )

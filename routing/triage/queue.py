@@ -1,0 +1,3 @@
+"""Triage views (filled in as they land)."""
+
+urlpatterns: list = []
