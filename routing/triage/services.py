@@ -6,12 +6,13 @@ confirmations and corrections, stores labels that retraining uses.
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ml import taxonomy
-from ml.validate import occurs_as_words
 from routing.intake.models import Department, Report
 from routing.learning.services import record_label
 from routing.triage.models import ReportEvent
@@ -65,17 +66,22 @@ def clean_value(report: Report, field: str, value):
         return tags
     if field == "keywords":
         keywords = []
-        for keyword in value or []:
-            keyword = " ".join(str(keyword).split())
-            if keyword and keyword.lower() not in {k.lower() for k in keywords}:
+        for typed in value or []:
+            typed = " ".join(str(typed).split())
+            if not typed:
+                continue
+            # Labels copy keywords verbatim from the text (the corpus rule), whatever case
+            # the case worker typed them in.
+            found = re.search(rf"(?<!\w){re.escape(typed)}(?!\w)", report.text, re.IGNORECASE)
+            if found is None:
+                raise TriageError(
+                    _("Nyckelordet ”%(keyword)s” finns inte i texten.") % {"keyword": typed}
+                )
+            keyword = found.group(0)
+            if keyword.lower() not in {k.lower() for k in keywords}:
                 keywords.append(keyword)
         if len(keywords) > taxonomy.KEYWORDS_MAX:
             raise TriageError(_("Högst %(n)s nyckelord.") % {"n": taxonomy.KEYWORDS_MAX})
-        missing = [k for k in keywords if not occurs_as_words(k, report.text)]
-        if missing:
-            raise TriageError(
-                _("Nyckelordet ”%(keyword)s” finns inte i texten.") % {"keyword": missing[0]}
-            )
         return keywords
     raise TriageError(_("Okänt fält."))
 
