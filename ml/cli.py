@@ -136,6 +136,26 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    from ml import predict_lines
+
+    loaded = _load_predictor(args.model)
+    if loaded is None:
+        return 1
+    failures = 0
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            answer = loaded.explain(predict_lines.parse_line(line), args.top_k)
+        except ValueError as exc:
+            failures += 1
+            print(f"line {number}: {exc}", file=sys.stderr)
+            answer = {"error": f"line {number}: {exc}"}
+        print(json.dumps(answer, ensure_ascii=False), flush=True)
+    return 1 if failures else 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     import platform
 
@@ -261,6 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", required=True, help="a model directory")
     run.add_argument("--batch-size", type=int, default=32)
     run.set_defaults(handler=_predict)
+
+    why = commands.add_parser(
+        "explain",
+        help='read {"text":..,"subject":..} lines on stdin, write per line the words that '
+        "drove the department",
+    )
+    why.add_argument("--model", required=True, help="a model directory")
+    why.add_argument("--top-k", type=int, default=8, help="at most this many words per report")
+    why.set_defaults(handler=_explain)
 
     write = commands.add_parser(
         "report", help="confusion matrices (PNG) and per-class precision/recall (markdown)"

@@ -31,6 +31,12 @@ class Predictor:
         info = self.info
         return [{**p, "model": dict(info)} for p in self.model.predict(records)]
 
+    def explain(self, record: dict, top_k: int = 8) -> dict:
+        """The words of one record that drove its department (see `ml.explain`)."""
+        from ml.explain import explain
+
+        return {**explain(self.model, record, top_k), "model": self.info}
+
 
 def load(directory: str | Path, quantize: bool = False) -> Predictor:
     """Load a model directory; raise ModelDirError (never a bare traceback) if it is unusable.
