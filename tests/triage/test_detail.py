@@ -239,6 +239,16 @@ def test_correcting_keywords_and_sentiment(client, report, belysning_worker):
     assert (label.predicted_value, label.value) == (["Gatlampan", "Storgatan 14"], report.keywords)
 
 
+def test_keywords_typed_in_another_case_are_stored_as_the_text_has_them(
+    client, report, belysning_worker
+):
+    login(client, belysning_worker)
+    client.post(url("correct", report), correction(report, keywords="gatlampan, STORGATAN 14"))
+    report.refresh_from_db()
+    assert report.keywords == ["Gatlampan", "Storgatan 14"]
+    assert nothing_stored(report)
+
+
 def test_an_unchanged_form_stores_nothing(client, make_routed_report, belysning_worker):
     report = make_routed_report(tags=["trafiksakerhet", "barn"])
     login(client, belysning_worker)
