@@ -50,3 +50,16 @@ def load(version: ModelVersion) -> ml_predictor.Predictor:
 def active_predictor() -> tuple[ModelVersion, ml_predictor.Predictor]:
     version = active_version()
     return version, load(version)
+
+
+def explain_report(report) -> dict | None:
+    """The words that drive the active model's department for a report (`ml.explain`).
+
+    None when no model version is active; ModelNotReady when the active one cannot be
+    loaded. The explanation names its model version, which may be newer than the one that
+    routed the report.
+    """
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None:
+        return None
+    return load(version).explain({"text": report.text, "subject": report.subject or None})
