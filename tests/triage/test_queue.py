@@ -426,3 +426,31 @@ def test_review_drops_reports_whose_department_a_person_checked(
     open_one = make_routed_report(confidence=0.4)
     Label.objects.create(report=checked, field="department", value="belysning", confirmed=True)
     assert case_numbers(login(coordinator).get(REVIEW)) == [open_one.case_number]
+
+
+# Benchmark command ------------------------------------------------------------------------
+
+
+def test_bench_queue_loads_measures_and_cleans(db, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.QUEUE_PAGE_SIZE = 10
+    out = StringIO()
+    call_command("bench_queue", reports=60, runs=1, batch=25, stdout=out)
+    assert Report.objects.filter(raw_source="bench").count() == 60
+    assert Report.objects.filter(raw_source="bench", department__isnull=False).exists()
+    table = out.getvalue()
+    for name in ("queue Alla, page 1", "search Alla", "review, coordinator", "queue belysning"):
+        assert name in table
+    call_command("bench_queue", clean=True, stdout=StringIO())
+    assert not Report.objects.exists()
+
+
+def test_bench_queue_refuses_a_database_with_real_reports(make_routed_report):
+    from django.core.management import CommandError, call_command
+
+    make_routed_report()
+    with pytest.raises(CommandError, match="real reports"):
+        call_command("bench_queue", reports=10, runs=1)
