@@ -4,6 +4,7 @@ that the resident's text reaches the page escaped."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.messages import get_messages
@@ -669,3 +670,59 @@ def test_the_page_costs_the_same_few_queries_however_much_history_it_has(
     assert count() == few
     with django_assert_max_num_queries(16):
         client.get(detail_url(report))
+
+
+# In the browser --------------------------------------------------------------------------
+
+
+def tab_to(page, predicate: str, limit: int = 80) -> None:
+    """Press Tab until the focused element matches a JS predicate on `el`."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(el => {predicate})(document.activeElement)"):
+            return
+    raise AssertionError(f"no focusable element matched {predicate}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_is_triaged_with_the_keyboard_alone(
+    page, live_server, make_routed_report, belysning_worker, screenshots
+):
+    report = make_routed_report(
+        text="Gatlampan på Storgatan 14 är släckt sedan en vecka. <b>Mörkt</b> vid skolan.",
+        subject="Släckt gatlampa",
+    )
+    page.goto(live_server.url + reverse("login") + "?next=" + detail_url(report))
+    # The login form focuses the user name field itself.
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
+    page.keyboard.type("lena")
+    page.keyboard.press("Tab")
+    page.keyboard.type("lösenord-123")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda address: urlsplit(address).path == detail_url(report))
+    assert page.locator(".report-text mark").all_inner_texts() == ["Gatlampan", "Storgatan 14"]
+    assert "<b>Mörkt</b>" in page.locator(".report-text").inner_text()
+    page.screenshot(path=screenshots / "detail_keyboard.png", full_page=True)
+
+    # Severity: focus the select, choose "4 – Hög" with the arrow keys, save the form.
+    tab_to(page, "el.name === 'severity'")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # the focus is visible
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.value") == "4"
+    tab_to(page, "el.type === 'submit'")
+    assert page.evaluate("document.activeElement.textContent") == "Spara rättelser"
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert "Rättat: allvarlighet." in page.locator(".messages").inner_text()
+    assert Label.objects.get(report=report, field="severity").value == 4
+
+    # Move the report to another department: it leaves this worker's reach.
+    tab_to(page, "el.name === 'department'")
+    page.keyboard.type("Gata och")
+    tab_to(page, "el.type === 'submit'")
+    assert page.evaluate("document.activeElement.textContent") == "Flytta"
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda address: urlsplit(address).path == reverse("triage:queue"))
+    assert Report.objects.get(pk=report.pk).department.code == "gata_trafik"
