@@ -155,8 +155,9 @@ def _char_wb_occurrences(words: _Words, vectorizer) -> dict[int, list[list[str]]
     """Feature index -> the words covered by each occurrence of that character n-gram.
 
     Mirrors scikit-learn's char_wb analyzer: each whitespace-separated token, lower-cased
-    and padded with one space on each side, yields its n-grams (a token shorter than n
-    yields itself once). An n-gram of only padding and punctuation covers no word.
+    and padded with one space on each side, yields its n-grams (a padded token no longer
+    than n yields itself once, and no longer n-grams). An n-gram of only padding and
+    punctuation covers no word.
     """
     low, high = vectorizer.ngram_range
     vocabulary = vectorizer.vocabulary_
@@ -179,6 +180,8 @@ def _char_wb_occurrences(words: _Words, vectorizer) -> dict[int, list[list[str]]
                 keys = words.covering(first, last)
                 if keys:
                     found[index].append(keys)
+            if len(padded) <= n:  # as scikit-learn: a short token counts once
+                break
     return found
 
 

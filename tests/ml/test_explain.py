@@ -43,6 +43,17 @@ def test_the_baseline_is_explained_by_its_weights_with_the_lamp_words_first(base
     assert result["model"]["kind"] == "baseline"
 
 
+def test_the_baseline_word_weights_add_up_to_its_decision_score(baseline):
+    # Without punctuation every word and character n-gram lies on a word, so the words
+    # carry exactly the linear part of the department's decision function.
+    record = {"subject": None, "text": "gatlampan är släckt sedan en vecka i vårt kvarter"}
+    department, _, weights = explain._linear_weights(baseline.model, record)
+    features = baseline.model.features.transform([model_input(record)])
+    coefficients = explain._class_coefficients(baseline.model.classifiers["department"], department)
+    assert sum(weights.values()) == pytest.approx(float((features @ coefficients)[0]))
+    assert set(weights) == set(record["text"].split())
+
+
 def test_the_explained_department_is_the_predicted_one(baseline):
     record = {"subject": None, "text": "Soptunnan har inte tömts på två veckor och det luktar."}
     [prediction] = baseline.predict([record])

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from routing.intake.models import Report
 from routing.learning.predictor import explain_report
-from routing.triage.similar import similar_reports
+from routing.triage.similar import char_wb_counts, similar_reports
 
 LAMP = "Gatlampan på Storgatan 14 är släckt sedan en vecka och det är mörkt på kvällarna."
 LAMP_AGAIN = "Gatlampan vid Storgatan 14 har varit släckt i en vecka, mörkt på kvällarna."
@@ -29,6 +29,18 @@ def render(template: str, report: Report, user, query: str = "") -> str:
     request = RequestFactory().get(f"/arenden/{report.case_number}/{query}")
     request.user = user
     return render_to_string(template, {"report": report, "request": request})
+
+
+def test_similarities_are_those_of_scikit_learns_char_wb_tfidf():
+    from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+
+    texts = [LAMP, LAMP_AGAIN, UNRELATED, "I Å  ö!\n\tx", "Gatlampan, GATLAMPAN gatlampan."]
+    reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+    expected = reference.fit_transform(texts)
+    ours = TfidfTransformer(sublinear_tf=True).fit_transform(char_wb_counts(texts))
+
+    assert ours.shape == expected.shape
+    assert (ours @ ours.T).toarray() == pytest.approx((expected @ expected.T).toarray())
 
 
 def test_a_near_duplicate_is_found_and_an_unrelated_report_is_not(
