@@ -173,6 +173,15 @@ def screenshots():
 # Personas of the triage UI ---------------------------------------------------------------
 
 
+def seed_departments() -> None:
+    """The departments a migration seeds; transactional tests flush them, so seed again."""
+    from ml import taxonomy
+    from routing.intake.models import Department
+
+    for code, name in taxonomy.DEPARTMENTS.items():
+        Department.objects.get_or_create(code=code, defaults={"name": name})
+
+
 def make_user(username: str, *, group: str | None = None, departments=(), **fields):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -180,6 +189,7 @@ def make_user(username: str, *, group: str | None = None, departments=(), **fiel
     from routing.intake.models import Department
     from routing.triage.models import CaseWorker
 
+    seed_departments()
     user = get_user_model().objects.create_user(username, password="lösenord-123", **fields)
     if group:
         user.groups.add(Group.objects.get_or_create(name=group)[0])
@@ -246,6 +256,7 @@ def make_routed_report(db):
         from routing.intake import services
         from routing.intake.models import Department, Prediction, Report
 
+        seed_departments()
         report = services.ingest_report(services.NewReport(text=text, channel="web", **fields))
         top = [[department, confidence], ["gata_trafik", round((1 - confidence) / 2, 4)]]
         data = {

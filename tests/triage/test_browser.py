@@ -1,0 +1,97 @@
+"""A case worker's day in real headless Chromium: log in, filter, open, correct, hand over."""
+
+from __future__ import annotations
+
+import pytest
+
+from routing.intake.models import Report
+from routing.learning.models import Label
+
+PASSWORD = "lösenord-123"
+
+
+def log_in(page, live_server, username):
+    page.goto(live_server.url + "/konto/login/")
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url("**/arenden/**")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_worker_moves_a_misrouted_report_to_the_right_queue(
+    page, browser, live_server, make_routed_report, belysning_worker, gata_worker, screenshots
+):
+    lamp = make_routed_report(severity_score=2.0)
+    pothole = make_routed_report(
+        text="Ett djupt potthål mitt i körbanan på Kungsgatan, bilar väjer in i cykelbanan.",
+        severity_score=3.6,
+        keywords=["potthål", "Kungsgatan"],
+    )
+
+    log_in(page, live_server, "lena")
+    rows = page.locator("tbody tr")
+    assert rows.count() == 2
+    assert pothole.case_number in rows.first.inner_text()  # most severe first
+    page.screenshot(path=screenshots / "queue.png", full_page=True)
+
+    page.get_by_text("Filter och sökning").click()
+    page.get_by_label("Sök i rubrik och text").fill("potthål")
+    page.get_by_role("button", name="Filtrera").click()
+    assert "q=potth" in page.url  # the filter is in the URL
+    assert page.locator("tbody tr").count() == 1
+
+    page.get_by_role("link", name=pothole.case_number).click()
+    page.wait_for_url(f"**/arenden/{pothole.case_number}/")
+    assert page.locator("mark", has_text="potthål").count() >= 1
+    page.screenshot(path=screenshots / "detail.png", full_page=True)
+
+    page.get_by_label("Förvaltning", exact=True).select_option("gata_trafik")
+    page.get_by_role("button", name="Flytta").click()
+    page.wait_for_url("**/arenden/**")
+    assert pothole.case_number not in page.content()
+    assert lamp.case_number in page.content()
+
+    label = Label.objects.get(report=pothole)
+    assert (label.field, label.predicted_value, label.value, label.user) == (
+        "department",
+        "belysning",
+        "gata_trafik",
+        belysning_worker,
+    )
+    assert Report.objects.get(pk=pothole.pk).department.code == "gata_trafik"
+
+    colleague = browser.new_context(locale="sv-SE").new_page()
+    log_in(colleague, live_server, "goran")
+    assert pothole.case_number in colleague.locator("tbody").inner_text()
+    colleague.context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_works_with_the_keyboard_alone(
+    page, live_server, make_routed_report, belysning_worker
+):
+    report = make_routed_report()
+    page.goto(live_server.url + "/konto/login/")
+    page.keyboard.type("lena")  # the user name field has focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/arenden/**")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == report.case_number:
+            break
+    else:
+        pytest.fail("the case number link was never reached with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/arenden/{report.case_number}/")
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Bekräfta":
+            break
+    else:
+        pytest.fail("the confirm button was never reached with Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert Label.objects.filter(report=report, confirmed=True).count() == 6
