@@ -16,7 +16,7 @@ from ml import taxonomy
 from routing.intake.models import Department, Report
 from routing.learning.services import record_label
 from routing.triage.models import ReportEvent
-from routing.triage.permissions import check_can_move_to
+from routing.triage.permissions import check_can_move_to, sees_everything, visible_reports
 
 FIELDS = ("department", "case_type", "sentiment", "severity", "tags", "keywords")
 
@@ -29,7 +29,7 @@ def current_value(report: Report, field: str):
     if field == "department":
         return report.department.code if report.department_id else None
     if field == "tags":
-        return report.tags
+        return sorted(report.tags)  # the order labels and predictions use
     if field == "keywords":
         return list(report.keywords)
     return getattr(report, field) or None
@@ -138,6 +138,13 @@ def confirm(report: Report, user) -> None:
 def assign(report: Report, user, assignee) -> None:
     """Give the report to a colleague (or to oneself); None takes it off everyone."""
     report = Report.objects.select_for_update().get(pk=report.pk)
+    if assignee is not None and not (
+        sees_everything(assignee) or visible_reports(assignee).filter(pk=report.pk).exists()
+    ):
+        raise TriageError(
+            _("%(user)s arbetar inte med den här förvaltningen.")
+            % {"user": assignee.get_username()}
+        )
     old = report.assignee.get_username() if report.assignee_id else None
     report.assignee = assignee
     report.save(update_fields=["assignee", "updated_at"])

@@ -131,3 +131,21 @@ def test_who_sees_what(make_routed_report, belysning_worker, gata_worker, coordi
     assert not permissions.visible_reports(outsider).exists()
     assert not permissions.is_triage_user(outsider)
     assert [d.code for d in permissions.departments_of(belysning_worker)] == ["belysning"]
+
+
+def test_a_report_is_assigned_only_to_someone_who_works_with_it(
+    make_routed_report, belysning_worker, gata_worker, coordinator
+):
+    report = make_routed_report()
+    with pytest.raises(services.TriageError, match="arbetar inte"):
+        services.assign(report, belysning_worker, gata_worker)
+    services.assign(report, belysning_worker, coordinator)
+    report.refresh_from_db()
+    assert report.assignee == coordinator
+
+
+def test_confirming_the_same_tags_in_another_order_is_no_correction(
+    make_routed_report, belysning_worker
+):
+    report = make_routed_report(tags=["trygghet", "barn"])
+    assert not services.correct(report, belysning_worker, "tags", ["trygghet", "barn"])
