@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Substr
 from django.shortcuts import render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -77,13 +77,6 @@ def triage_view(view):
     return wrapped
 
 
-def detail_url(case_number: str) -> str:
-    try:
-        return reverse("triage:detail", args=[case_number])
-    except NoReverseMatch:  # the detail page has not landed yet
-        return f"/arenden/{case_number}/"
-
-
 def queue_order():
     """Most severe first, unknown severity last, then oldest first; pk keeps pages stable."""
     return [F("severity_score").desc(nulls_last=True), "received_at", "pk"]
@@ -101,7 +94,7 @@ def rows_of(queryset):
 def decorate(reports) -> list:
     """Add what the template shows but the model does not have: links, names, percentages."""
     for report in reports:
-        report.url = detail_url(report.case_number)
+        report.url = reverse("triage:detail", args=[report.case_number])
         words = report.subject or report.excerpt
         report.summary = Truncator(" ".join(words.split())).words(SUMMARY_WORDS)
         report.tag_names = [taxonomy.TAGS.get(tag, tag) for tag in report.tags]

@@ -454,3 +454,76 @@ def test_bench_queue_refuses_a_database_with_real_reports(make_routed_report):
     make_routed_report()
     with pytest.raises(CommandError, match="real reports"):
         call_command("bench_queue", reports=10, runs=1)
+
+
+# In the browser ---------------------------------------------------------------------------
+
+
+def focused(page, expression="textContent"):
+    return page.evaluate(f"document.activeElement.{expression}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_worker_works_the_queue_with_the_keyboard_on_a_laptop_screen(
+    page, live_server, make_routed_report, screenshots
+):
+    from ml import taxonomy
+    from routing.triage.models import CASE_WORKERS
+    from tests.conftest import make_user
+
+    # Transactional tests flush the seeded departments; put them back.
+    for code, name in taxonomy.DEPARTMENTS.items():
+        Department.objects.get_or_create(code=code, defaults={"name": name})
+    make_user("lena", group=CASE_WORKERS, departments=["belysning"], first_name="Lena")
+    severe = make_routed_report(
+        severity_score=4.7, subject="Stolpe på väg att falla", tags=("skaderisk", "barn")
+    )
+    second = make_routed_report(severity_score=3.2, confidence=0.41)
+    make_routed_report(severity_score=1.4, case_type="fraga", sentiment="neutral")
+    make_routed_report(department="gata_trafik", text="Potthål på Storgatan.")
+    page.set_viewport_size({"width": 1366, "height": 768})
+
+    page.goto(live_server.url + QUEUE)
+    assert "/konto/login/" in page.url
+    page.get_by_label("Användarnamn").fill("lena")
+    page.get_by_label("Lösenord").fill("lösenord-123")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + QUEUE)
+    assert page.get_by_role("heading", level=1).inner_text() == "Kö: Gatubelysning"
+    assert "Potthål" not in page.content()
+    # The table fits the laptop's width: no sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    page.screenshot(path=screenshots / "queue.png", full_page=True)
+
+    # Tab reaches the first row's case number, then the next row's; focus is visible.
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if focused(page) == severe.case_number:
+            break
+    assert focused(page) == severe.case_number
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Tab")
+    assert focused(page) == second.case_number
+
+    # Filtering by keyboard: open the filters, search, submit; the filter is in the URL.
+    page.goto(live_server.url + QUEUE)
+    page.locator("summary").focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("Sök i rubrik och text").focus()
+    page.keyboard.type("stolpe")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=stolpe**")
+    rows = page.locator("tbody tr")
+    assert rows.count() == 1
+    assert severe.case_number in rows.first.inner_text()
+
+    page.get_by_role("link", name="Behöver granskning").click()
+    assert second.case_number in page.locator("tbody").inner_text()
+    page.screenshot(path=screenshots / "review.png", full_page=True)
+
+    page.get_by_role("link", name=second.case_number).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/arenden/{second.case_number}/")
+
+    page.get_by_role("button", name="Logga ut").click()
+    page.wait_for_url(live_server.url + "/")

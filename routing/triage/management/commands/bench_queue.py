@@ -28,7 +28,8 @@ from routing.intake.models import Department, Report
 from routing.triage.models import CASE_WORKERS, COORDINATORS, CaseWorker
 
 BENCH_MARK = "bench"
-CASE_PREFIX = "B"
+# Case numbers of a year no real report has, in the shape the detail page accepts.
+CASE_PREFIX = "2000-"
 COORDINATOR = "bench-kundtjanst"
 CASE_WORKER = "bench-belysning"
 CASE_WORKER_DEPARTMENT = "belysning"
@@ -125,7 +126,7 @@ class Command(BaseCommand):
     def synthetic(self, record: dict, number: int, now, rng: random.Random, departments):
         status = rng.choices([s for s, _ in STATUSES], [w for _, w in STATUSES])[0]
         report = Report(
-            case_number=f"{CASE_PREFIX}{number:08d}",
+            case_number=f"{CASE_PREFIX}{number:07d}",
             channel=record["channel"],
             subject=record["subject"] or "",
             text=record["text"],
