@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from ml import taxonomy
 from routing.intake.models import Report
@@ -198,7 +198,11 @@ def queue(request):
     ignored = form.ignored_fields()
     if ignored:
         notices.append(
-            _("Ogiltigt värde för %(fields)s; det filtret används inte.")
+            ngettext(
+                "Ogiltigt värde för %(fields)s; det filtret används inte.",
+                "Ogiltigt värde för %(fields)s; de filtren används inte.",
+                len(ignored),
+            )
             % {"fields": ", ".join(ignored)}
         )
     filtered = filter_reports(reports, filters, request.user, timezone.get_current_timezone())

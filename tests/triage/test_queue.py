@@ -527,3 +527,11 @@ def test_a_case_worker_works_the_queue_with_the_keyboard_on_a_laptop_screen(
 
     page.get_by_role("button", name="Logga ut").click()
     page.wait_for_url(live_server.url + "/")
+
+
+def test_several_invalid_filters_are_named_together(login, belysning_worker, make_routed_report):
+    make_routed_report()
+    response = login(belysning_worker).get(QUEUE, {"status": "x", "tagg": "y", "typ": "fraga"})
+    assert response.status_code == 200
+    assert "Ogiltigt värde för status, tagg; de filtren används inte." in response.content.decode()
+    assert response.context["filtered"]  # the valid case-type filter still applies
