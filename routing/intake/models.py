@@ -120,6 +120,8 @@ class Report(models.Model):
             models.Index(fields=["department", "status", "-severity_score"]),
             models.Index(fields=["department", "-severity_score", "received_at"]),
             models.Index(fields=["routing_confidence"]),
+            # Similar reports: the latest of a department.
+            models.Index(fields=["department", "-received_at"]),
         ]
 
     def __str__(self) -> str:

@@ -38,7 +38,7 @@ def test_start_page_links_to_the_form_and_the_login(client):
     assert 'lang="sv"' in response.content.decode()
     assert "Lämna en felanmälan eller synpunkt" in response.content.decode()
     assert f'href="{FORM_URL}"' in response.content.decode()
-    assert 'href="/admin/"' in response.content.decode()
+    assert 'href="/konto/login/"' in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -33,7 +33,7 @@ def test_a_case_worker_moves_a_misrouted_report_to_the_right_queue(
     rows = page.locator("tbody tr")
     assert rows.count() == 2
     assert pothole.case_number in rows.first.inner_text()  # most severe first
-    page.screenshot(path=screenshots / "queue.png", full_page=True)
+    page.screenshot(path=screenshots / "queue_before_move.png", full_page=True)
 
     page.get_by_text("Filter och sökning").click()
     page.get_by_label("Sök i rubrik och text").fill("potthål")
@@ -44,13 +44,14 @@ def test_a_case_worker_moves_a_misrouted_report_to_the_right_queue(
     page.get_by_role("link", name=pothole.case_number).click()
     page.wait_for_url(f"**/arenden/{pothole.case_number}/")
     assert page.locator("mark", has_text="potthål").count() >= 1
-    page.screenshot(path=screenshots / "detail.png", full_page=True)
+    page.screenshot(path=screenshots / "detail_before_move.png", full_page=True)
 
     page.get_by_label("Förvaltning", exact=True).select_option("gata_trafik")
     page.get_by_role("button", name="Flytta").click()
     page.wait_for_url("**/arenden/**")
-    assert pothole.case_number not in page.content()
-    assert lamp.case_number in page.content()
+    assert "flyttat till Gata och trafik" in page.get_by_role("status").first.inner_text()
+    assert pothole.case_number not in page.locator("tbody").inner_text()
+    assert lamp.case_number in page.locator("tbody").inner_text()
 
     label = Label.objects.get(report=pothole)
     assert (label.field, label.predicted_value, label.value, label.user) == (
