@@ -43,3 +43,10 @@ def test_the_image_serves_the_wsgi_application_and_checks_its_health():
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert "routing.wsgi:application" in dockerfile
     assert "/healthz" in dockerfile
+
+
+def test_no_page_loads_code_or_styles_from_another_site():
+    for template in (REPO_ROOT / "templates").rglob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"""(src|href)=["']https?://""", text), template
+    assert (REPO_ROOT / "routing/triage/static/triage/vendor/htmx-2.0.11.min.js").is_file()

@@ -20,7 +20,14 @@ def log_in(page, live_server, username):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_case_worker_moves_a_misrouted_report_to_the_right_queue(
-    page, browser, live_server, make_routed_report, belysning_worker, gata_worker, screenshots
+    page,
+    browser,
+    live_server,
+    make_routed_report,
+    belysning_worker,
+    gata_worker,
+    active_model,
+    screenshots,
 ):
     lamp = make_routed_report(severity_score=2.0)
     pothole = make_routed_report(
@@ -38,13 +45,16 @@ def test_a_case_worker_moves_a_misrouted_report_to_the_right_queue(
     page.get_by_text("Filter och sökning").click()
     page.get_by_label("Sök i rubrik och text").fill("potthål")
     page.get_by_role("button", name="Filtrera").click()
-    assert "q=potth" in page.url  # the filter is in the URL
+    page.wait_for_url("**q=potth**")  # the filter is in the URL (loaded by htmx)
     assert page.locator("tbody tr").count() == 1
 
     page.get_by_role("link", name=pothole.case_number).click()
     page.wait_for_url(f"**/arenden/{pothole.case_number}/")
     assert page.locator("mark", has_text="potthål").count() >= 1
     page.screenshot(path=screenshots / "detail_before_move.png", full_page=True)
+    page.get_by_role("link", name="Visa vad som styrde fördelningen").click()
+    page.get_by_text("Ord som talade för").wait_for()
+    assert page.locator("#explanation mark").count() >= 1
 
     page.get_by_label("Förvaltning", exact=True).select_option("gata_trafik")
     page.get_by_role("button", name="Flytta").click()
