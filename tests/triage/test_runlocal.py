@@ -29,9 +29,12 @@ def test_runlocal_trains_a_model_files_demo_reports_and_prints_working_logins(
     reports = Report.objects.all()
     assert reports.count() == 12
     assert all(r.status == Report.Status.ROUTED for r in reports)
-    for username in ("handlaggare", "admin"):
+    for username, page in [("handlaggare", 200), ("kundtjanst", 200), ("admin", 200)]:
         password = re.search(rf"^\s+{username}\s+(\S+)$", out, re.M).group(1)
-        assert Client().login(username=username, password=password)
+        client = Client()
+        assert client.login(username=username, password=password)
+        assert client.get("/arenden/").status_code == page
+    assert Client().get("/admin/").status_code == 302
 
     # A second run keeps the model and the reports, and prints new passwords.
     call_command("runlocal", "--no-serve")

@@ -18,19 +18,24 @@ import time
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from ml import data
 from routing.intake import services
-from routing.intake.models import Report
+from routing.intake.models import Department, Report
 from routing.learning import services as learning
 from routing.learning.models import ModelVersion
+from routing.triage.models import ADMINISTRATORS, CASE_WORKERS, COORDINATORS, CaseWorker
 
 DEMO_REPORTS = 12
+# (user name, group, departments): a case worker of four common queues, a coordinator
+# (kundtjänst) who sees everything, and an administrator.
 DEMO_USERS = [
-    ("handlaggare", False),  # a case worker
-    ("admin", True),  # an administrator
+    ("handlaggare", CASE_WORKERS, ["gata_trafik", "belysning", "park_natur", "avfall"]),
+    ("kundtjanst", COORDINATORS, []),
+    ("admin", ADMINISTRATORS, []),
 ]
 
 
@@ -99,13 +104,16 @@ class Command(BaseCommand):
     def create_demo_users(self):
         User = get_user_model()
         self.stdout.write("Demo users (passwords are new each run):")
-        for username, is_admin in DEMO_USERS:
+        for username, group, departments in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username)
             password = secrets.token_urlsafe(9)
             user.set_password(password)
-            user.is_staff = True
-            user.is_superuser = is_admin
+            user.is_staff = user.is_superuser = group == ADMINISTRATORS
             user.save()
+            user.groups.add(Group.objects.get_or_create(name=group)[0])
+            if departments:
+                profile, _ = CaseWorker.objects.get_or_create(user=user)
+                profile.departments.set(Department.objects.filter(code__in=departments))
             self.stdout.write(f"  {username:12} {password}")
 
     def serve(self, port: int, env: dict, has_redis: bool):
@@ -125,8 +133,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)  # `kill` stops the children too, like Ctrl-C
         self.stdout.write(
-            f"\nÄrendeflöde runs at http://127.0.0.1:{port}/ (report form: /anmal/, "
-            f"admin: /admin/, API docs: /api/v1/docs). Ctrl-C stops it."
+            f"\nÄrendeflöde runs at http://127.0.0.1:{port}/ (report form: /anmal/, case "
+            f"workers: /arenden/, admin: /admin/, API docs: /api/v1/docs). Ctrl-C stops it."
         )
         try:
             while all(p.poll() is None for p in processes):
