@@ -81,9 +81,17 @@ def route_report(report_id: int) -> str:
     return RoutingOutcome.ROUTED
 
 
-def training_data_path() -> Path:
-    """The labelled data a training run reads: the corpus (case-worker labels join it later)."""
-    return Path(settings.TRAINING_DATA)
+def training_data_path(stamp: str) -> Path:
+    """Write the data a training run reads (corpus plus case workers' labels) and return it.
+
+    The file is kept beside the models, so every version's data hash can be traced.
+    """
+    from routing.learning.dataset import write_training_data
+
+    path = Path(settings.MODEL_DIR) / "training-data" / f"training-{stamp}.jsonl"
+    stats = write_training_data(path)
+    log.info("training data %s: %s", path.name, stats)
+    return path
 
 
 def train_model_version(
@@ -95,10 +103,10 @@ def train_model_version(
     progress=None,
 ) -> ModelVersion:
     """Train a model directory under MODEL_DIR and register it (inactive)."""
-    data_path = training_data_path()
     root = Path(settings.MODEL_DIR)
     root.mkdir(parents=True, exist_ok=True)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")
+    data_path = training_data_path(stamp)
     out = root / f"{kind}-{stamp}"
     meta = ml_train.train(
         kind,

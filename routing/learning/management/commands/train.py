@@ -10,7 +10,7 @@ from routing.learning.predictor import ModelNotReady
 
 
 class Command(BaseCommand):
-    help = "Train a model on the labelled corpus (TRAINING_DATA) and register the version."
+    help = "Train on the corpus plus the case workers' labels and register the version."
 
     def add_arguments(self, parser):
         parser.add_argument("--kind", choices=["baseline", "transformer"], required=True)

@@ -1,0 +1,90 @@
+"""The labelled data that training reads: the corpus plus the case workers' labels.
+
+A report becomes a training record once a person has confirmed or corrected its
+department. Its other fields take the latest label given for them, else the report's
+current value (the routing prediction). A labelled report whose text is also in the corpus
+replaces that corpus record: the case worker's labels win.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from ml import data
+from ml.validate import normalise
+from routing.intake.models import Report
+from routing.learning.models import Label
+
+SINGLE_FIELDS = ("department", "case_type", "sentiment", "severity")
+
+
+def _current(report: Report, field: str):
+    if field == "department":
+        return report.department.code if report.department_id else None
+    if field == "tags":
+        return sorted(report.tags)
+    if field == "keywords":
+        return list(report.keywords)
+    return getattr(report, field) or None
+
+
+def labelled_records() -> list[dict]:
+    """Corpus-format records of every report whose department a person has confirmed."""
+    labels = Label.objects.order_by("created_at", "pk")
+    reports = (
+        Report.objects.filter(labels__field="department")
+        .distinct()
+        .select_related("department")
+        .prefetch_related(Prefetch("labels", queryset=labels, to_attr="ordered_labels"))
+        .order_by("received_at", "pk")
+    )
+    records = []
+    for report in reports:
+        latest = {label.field: label.value for label in report.ordered_labels}
+        record = {
+            "id": f"case-{report.case_number}",
+            "channel": report.channel,
+            "subject": report.subject or None,
+            "text": report.text,
+        }
+        for field in (*SINGLE_FIELDS, "tags", "keywords"):
+            record[field] = latest.get(field, _current(report, field))
+        if any(record[field] is None for field in SINGLE_FIELDS):
+            continue  # a field never predicted nor labelled: not a complete example
+        records.append(record)
+    return records
+
+
+def training_records(corpus_path: Path | str | None = None) -> tuple[list[dict], dict]:
+    """The corpus with labelled reports added (replacing corpus records of the same text)."""
+    corpus = data.load_records(corpus_path or settings.TRAINING_DATA)
+    labelled = labelled_records()
+    texts = {normalise(r["text"]) for r in labelled}
+    kept = [r for r in corpus if normalise(r["text"]) not in texts]
+    stats = {
+        "corpus": len(corpus),
+        "labelled": len(labelled),
+        "replaced": len(corpus) - len(kept),
+        "total": len(kept) + len(labelled),
+    }
+    return kept + labelled, stats
+
+
+def write_jsonl(records: list[dict], path: Path | str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+def write_training_data(path: Path | str) -> dict:
+    """Write the training data (corpus plus labels) to `path`; return the counts."""
+    records, stats = training_records()
+    write_jsonl(records, path)
+    return stats
