@@ -9,5 +9,6 @@ urlpatterns = [
     path("open311/v2/", include("routing.intake.open311_urls")),
     path("konto/", include("django.contrib.auth.urls")),
     path("arenden/", include("routing.triage.urls")),
+    path("modeller/", include("routing.learning.urls")),
     path("", include("routing.intake.urls")),
 ]

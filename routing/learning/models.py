@@ -91,3 +91,123 @@ class Label(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} · {self.field} = {self.value}"
+
+
+class TrainingRun(models.Model):
+    """One retraining requested from the "Modeller" page, done by a worker on the training queue.
+
+    Only one run may be queued or running at a time: the partial unique constraint on the
+    constant `single` field makes the database refuse a second one, whatever the race.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("I kö")
+        RUNNING = "running", _("Pågår")
+        SUCCEEDED = "succeeded", _("Klar")
+        FAILED = "failed", _("Misslyckades")
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    kind = models.CharField(_("typ"), max_length=16, choices=ModelVersion.Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    # Always True: the column the one-run-at-a-time constraint is unique on.
+    single = models.BooleanField(default=True, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("begärd av"),
+    )
+    created_at = models.DateTimeField(_("begärd"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("startad"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("avslutad"), null=True, blank=True)
+    epoch = models.PositiveIntegerField(_("epok"), default=0)
+    step = models.PositiveIntegerField(_("steg"), default=0)
+    total_steps = models.PositiveIntegerField(_("antal steg"), default=0)
+    loss = models.FloatField(_("förlust"), null=True, blank=True)
+    eta_seconds = models.FloatField(_("beräknad tid kvar (s)"), null=True, blank=True)
+    progress_at = models.DateTimeField(_("senaste förlopp"), null=True, blank=True)
+    log = models.TextField(_("logg"), blank=True)
+    error = models.TextField(_("fel"), blank=True)
+    data_stats = models.JSONField(_("träningsdata"), default=dict, blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="training_runs",
+        verbose_name=_("modellversion"),
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("träningskörning")
+        verbose_name_plural = _("träningskörningar")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["single"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_training_run_at_a_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total_steps:
+            return None
+        return min(100, round(100 * self.step / self.total_steps))
+
+
+class ActivationLog(models.Model):
+    """The audit log of activations: which version replaced which, by whom, when and why."""
+
+    class Action(models.TextChoices):
+        ACTIVATE = "activate", _("Aktivering")
+        ROLLBACK = "rollback", _("Återställning")
+
+    model_version = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.PROTECT,
+        related_name="activations",
+        verbose_name=_("aktiverad version"),
+    )
+    previous = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("tidigare aktiv version"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("användare"),
+    )
+    action = models.CharField(
+        _("åtgärd"), max_length=16, choices=Action.choices, default=Action.ACTIVATE
+    )
+    created_at = models.DateTimeField(_("tid"), default=timezone.now, db_index=True)
+    reason = models.TextField(_("anledning"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("aktivering")
+        verbose_name_plural = _("aktiveringslogg")
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.previous or '—'} → {self.model_version}"

@@ -13,7 +13,7 @@ from ml import modeldir, taxonomy
 from ml import train as ml_train
 from routing.intake.models import Department, Prediction, Report
 from routing.learning import predictor as active
-from routing.learning.models import Label, ModelVersion
+from routing.learning.models import ActivationLog, Label, ModelVersion, TrainingRun
 
 log = logging.getLogger(__name__)
 
@@ -140,15 +140,23 @@ def register_model_version(directory: Path | str, *, user=None, meta: dict | Non
     return version
 
 
-def activate_model_version(version: ModelVersion, *, user=None) -> ModelVersion:
-    """Make this version the one the workers use (the others are deactivated atomically)."""
+def activate_model_version(
+    version: ModelVersion, *, user=None, action: str = "activate", reason: str = ""
+) -> ModelVersion:
+    """Make this version the one the workers use (the others are deactivated atomically).
+
+    Every activation is written to the audit log (ActivationLog) in the same transaction.
+    """
     active.load(version)  # refuse a directory that cannot be loaded before switching
     with transaction.atomic():
-        ModelVersion.objects.select_for_update().filter(is_active=True).exclude(
-            pk=version.pk
-        ).update(is_active=False)
+        # The lock serialises concurrent activations, so the logged previous version is right.
+        previous = ModelVersion.objects.select_for_update().filter(is_active=True).first()
+        ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
         ModelVersion.objects.filter(pk=version.pk).update(
             is_active=True, activated_at=timezone.now(), activated_by=user
+        )
+        ActivationLog.objects.create(
+            model_version=version, previous=previous, user=user, action=action, reason=reason
         )
     version.refresh_from_db()
     log.info("model version %s activated", version.version)
@@ -178,3 +186,185 @@ def record_label(report: Report, field: str, value, *, user, confirmed: bool) ->
         model_version=report.prediction.model_version if report.prediction_id else "",
         user=user,
     )
+
+
+# Training runs: requested from the "Modeller" page, done by a worker on the training queue.
+
+
+class TrainingRunRefused(Exception):
+    """A training run cannot be started (one is already queued or running)."""
+
+
+class RollbackRefused(Exception):
+    """A version cannot be rolled back to (it is the active one, or was never active)."""
+
+
+# Progress is written to the database at most this often; a transformer steps many times
+# a second on a GPU, and the page polls every two seconds anyway.
+PROGRESS_INTERVAL_S = 2.0
+# How much of a traceback a failed run keeps in its log.
+TRACEBACK_TAIL_CHARS = 4000
+
+
+def start_training_run(kind: str, user=None) -> TrainingRun:
+    """Queue a training run of `kind` and enqueue its task once the transaction commits.
+
+    Raises TrainingRunRefused while another run is queued or running: the partial unique
+    constraint on TrainingRun decides, so two admins clicking at once cannot start two.
+    """
+    from django.db import IntegrityError
+    from django.utils.translation import gettext as _
+
+    if kind not in ModelVersion.Kind.values:
+        raise ValueError(f"unknown model kind {kind!r}")
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(kind=kind, requested_by=user)
+    except IntegrityError:
+        raise TrainingRunRefused(_("En träning pågår redan.")) from None
+    transaction.on_commit(lambda: _enqueue_training(run.pk))
+    log.info("training run %s (%s) queued by %s", run.pk, kind, user)
+    return run
+
+
+def _enqueue_training(run_id: int) -> None:
+    from routing.learning import tasks
+
+    try:
+        tasks.train_model.delay(run_id)
+    except Exception as exc:
+        # A run that never reached the broker would stay queued and block every later run:
+        # it is failed instead, with the reason on the page (and in the log).
+        log.exception("training run %s could not be enqueued", run_id)
+        _finish(run_id, TrainingRun.Status.FAILED, error=f"could not enqueue the task: {exc}")
+
+
+def _append_log(run_id: int, *lines: str) -> None:
+    from django.db.models import F, TextField, Value
+    from django.db.models.functions import Concat
+
+    stamp = timezone.localtime().strftime("%H:%M:%S")
+    text = "".join(f"{stamp} {line}\n" for line in lines)
+    TrainingRun.objects.filter(pk=run_id).update(
+        log=Concat(F("log"), Value(text), output_field=TextField())
+    )
+
+
+def _finish(run_id: int, status: str, **fields) -> None:
+    TrainingRun.objects.filter(pk=run_id).update(
+        status=status, finished_at=timezone.now(), eta_seconds=None, **fields
+    )
+
+
+class _ProgressWriter:
+    """The `progress` callback of ml training: writes epoch, step, loss and ETA to the run,
+    at most every PROGRESS_INTERVAL_S seconds (and always at an epoch's start or the end)."""
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.last_write = 0.0
+        self.epoch = 0
+
+    def __call__(self, update: dict) -> None:
+        import time
+
+        now = time.monotonic()
+        epoch = int(update.get("epoch") or 0)
+        step = int(update.get("step") or 0)
+        total = int(update.get("total_steps") or 0)
+        new_epoch = epoch != self.epoch
+        if not new_epoch and step < total and now - self.last_write < PROGRESS_INTERVAL_S:
+            return
+        self.last_write = now
+        loss = update.get("loss")
+        eta = update.get("eta_s")
+        TrainingRun.objects.filter(pk=self.run_id, status=TrainingRun.Status.RUNNING).update(
+            epoch=epoch,
+            step=step,
+            total_steps=total,
+            loss=None if loss is None else float(loss),
+            eta_seconds=None if eta is None else max(0.0, float(eta)),
+            progress_at=timezone.now(),
+        )
+        if new_epoch:
+            self.epoch = epoch
+            _append_log(self.run_id, f"epoch {epoch} started (step {step} of {total})")
+
+
+class _RunLogHandler(logging.Handler):
+    """Copies the ml package's log lines (epochs, validation scores) into the run's log."""
+
+    def __init__(self, run_id: int):
+        super().__init__(level=logging.INFO)
+        self.run_id = run_id
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _append_log(self.run_id, self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def run_training(run_id: int) -> str:
+    """Do a queued training run: train, register the version (inactive), record the outcome.
+
+    Safe to run twice: the run is claimed by a conditional update from queued to running,
+    and only the task that changed that one row trains. Whatever happens during training,
+    the run ends succeeded or failed, never left running.
+    """
+    import traceback
+
+    from routing.learning import dataset
+
+    claimed = TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
+        status=TrainingRun.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return "not-queued"
+    run = TrainingRun.objects.select_related("requested_by").get(pk=run_id)
+    _append_log(run_id, f"{run.kind} training started")
+    handler = _RunLogHandler(run_id)
+    ml_log = logging.getLogger("ml")
+    ml_log.addHandler(handler)
+    try:
+        # Counted just before training writes its data file; a label given in between is in
+        # the model but not in these counts (the version's meta.json has the exact size).
+        _records, stats = dataset.training_records()
+        TrainingRun.objects.filter(pk=run_id).update(data_stats=stats)
+        _append_log(
+            run_id,
+            "training data: {corpus} corpus reports, {labelled} labelled reports "
+            "({replaced} replace corpus reports), {total} in all".format(**stats),
+        )
+        version = train_model_version(
+            run.kind, user=run.requested_by, progress=_ProgressWriter(run_id)
+        )
+    except BaseException as exc:
+        tail = traceback.format_exc()[-TRACEBACK_TAIL_CHARS:]
+        _append_log(run_id, f"failed: {exc}", tail.rstrip())
+        _finish(run_id, TrainingRun.Status.FAILED, error=str(exc) or type(exc).__name__)
+        log.exception("training run %s failed", run_id)
+        if not isinstance(exc, Exception):
+            raise  # a worker shutting down: the run is recorded, the exit goes on
+        return "failed"
+    finally:
+        ml_log.removeHandler(handler)
+    f1 = version.department_macro_f1
+    _append_log(
+        run_id,
+        f"registered {version.version}"
+        + (f"; department macro-F1 {f1:.3f} on the test split" if f1 is not None else ""),
+    )
+    _finish(run_id, TrainingRun.Status.SUCCEEDED, model_version=version)
+    return "succeeded"
+
+
+def rollback_to(version: ModelVersion, user=None, reason: str = "") -> ModelVersion:
+    """Make an earlier active version the active one again (logged as a rollback)."""
+    from django.utils.translation import gettext as _
+
+    if version.is_active:
+        raise RollbackRefused(_("Den versionen är redan aktiv."))
+    if version.activated_at is None:
+        raise RollbackRefused(_("Den versionen har aldrig varit aktiv; aktivera den i stället."))
+    return activate_model_version(version, user=user, action="rollback", reason=reason)

@@ -20,3 +20,9 @@ from routing.learning.predictor import ModelNotReady
 def route_report(report_id: int) -> str:
     """Predict and route one report; safe to run twice."""
     return services.route_report(report_id)
+
+
+@shared_task(name="routing.learning.tasks.train_model", acks_late=True)
+def train_model(run_id: int) -> str:
+    """Do one queued training run (routed to the training queue); safe to run twice."""
+    return services.run_training(run_id)
