@@ -213,8 +213,6 @@ def correct(request, report: Report):
                 value = form.cleaned_data[field]
                 if value in (None, ""):
                     continue  # a blank choice leaves an unset label unset
-                if field == "tags" and set(value) == set(report.tags):
-                    continue  # same tags in another order
                 if services.correct(report, request.user, field, value):
                     changed.append(field)
     except TriageError as error:

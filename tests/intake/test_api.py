@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from routing.intake.models import ApiClient, Report
+from tests.ml.test_baseline import PREDICTION_KEYS
 
 LAMP = "Gatlampan vid busshållplatsen på Kyrkvägen är släckt sedan i fredags."
 
@@ -75,15 +76,7 @@ def test_a_routed_report_carries_the_prediction_in_the_ml_shape(api, active_mode
     detail = api.get(body["url"]).json()
     assert detail["status"] == "routed"
     prediction = detail["prediction"]
-    assert set(prediction) == {
-        "department",
-        "case_type",
-        "sentiment",
-        "severity",
-        "tags",
-        "keywords",
-        "model",
-    }
+    assert set(prediction) == PREDICTION_KEYS
     assert detail["department"] == prediction["department"]["label"]
     assert prediction["model"]["version"] == active_model.version
 
