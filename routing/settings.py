@@ -156,11 +156,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.intake.tasks.sweep_unrouted",
         "schedule": env.integer("SWEEP_INTERVAL_SECONDS", 60),
     },
+    "fail-stale-training-runs": {
+        "task": "routing.learning.tasks.fail_stale_training_runs",
+        "schedule": 600,
+    },
     "poll-imap": {
         "task": "routing.intake.tasks.poll_imap",
         "schedule": env.integer("IMAP_POLL_SECONDS", 120),
     },
 }
+# A training run without progress this long is taken as dead (its worker was killed).
+TRAINING_STALE_MINUTES = env.integer("TRAINING_STALE_MINUTES", 120)
 # A report still unrouted this long after it was received is enqueued again.
 SWEEP_AFTER_SECONDS = env.integer("SWEEP_AFTER_SECONDS", 120)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ml import modeldir, taxonomy
@@ -368,3 +370,23 @@ def rollback_to(version: ModelVersion, user=None, reason: str = "") -> ModelVers
     if version.activated_at is None:
         raise RollbackRefused(_("Den versionen har aldrig varit aktiv; aktivera den i stället."))
     return activate_model_version(version, user=user, action="rollback", reason=reason)
+
+
+def fail_stale_training_runs() -> int:
+    """Mark failed the runs whose worker died: no progress for TRAINING_STALE_MINUTES.
+
+    A killed worker's run would otherwise stay "running" and block every later run. The
+    conditional update only touches runs that are still running and still silent.
+    """
+    cutoff = timezone.now() - timedelta(minutes=settings.TRAINING_STALE_MINUTES)
+    silent = Q(progress_at__lt=cutoff) | Q(progress_at__isnull=True, started_at__lt=cutoff)
+    stale = TrainingRun.objects.filter(silent, status=TrainingRun.Status.RUNNING)
+    count = stale.update(
+        status=TrainingRun.Status.FAILED,
+        finished_at=timezone.now(),
+        eta_seconds=None,
+        error=f"no progress for {settings.TRAINING_STALE_MINUTES} minutes: the worker stopped",
+    )
+    if count:
+        log.warning("%d training run(s) without progress marked failed", count)
+    return count

@@ -26,3 +26,9 @@ def route_report(report_id: int) -> str:
 def train_model(run_id: int) -> str:
     """Do one queued training run (routed to the training queue); safe to run twice."""
     return services.run_training(run_id)
+
+
+@shared_task(name="routing.learning.tasks.fail_stale_training_runs")
+def fail_stale_training_runs() -> int:
+    """Free the training slot of a run whose worker died (run by beat)."""
+    return services.fail_stale_training_runs()
