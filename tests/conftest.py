@@ -7,6 +7,7 @@ import os
 import random
 import shutil
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,9 +72,9 @@ def active_model(db, baseline_dir):
     return services.activate_model_version(version)
 
 
-@pytest.fixture
-def celery_worker(transactional_db, settings):
-    """A real Celery worker (in a thread) on the test Redis, consuming intake and inference."""
+@contextmanager
+def running_worker(settings, queues: list[str], shutdown_timeout: int = 30):
+    """A real Celery worker (in a thread) on the test Redis, consuming `queues`."""
     from celery.contrib.testing.worker import start_worker
 
     from routing.celery import app
@@ -84,11 +85,25 @@ def celery_worker(transactional_db, settings):
         app,
         pool="solo",
         concurrency=1,
-        queues=["intake", "inference"],
+        queues=queues,
         perform_ping_check=False,
         loglevel="WARNING",
-        shutdown_timeout=30,
+        shutdown_timeout=shutdown_timeout,
     ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real worker consuming intake and inference."""
+    with running_worker(settings, ["intake", "inference"]) as worker:
+        yield worker
+
+
+@pytest.fixture
+def training_worker(transactional_db, settings):
+    """A real worker that also consumes the training queue."""
+    with running_worker(settings, ["intake", "inference", "training"], 60) as worker:
         yield worker
 
 

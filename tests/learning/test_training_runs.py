@@ -19,27 +19,6 @@ LAMP = "Gatlampan vid busshållplatsen på Skolvägen 3 har varit släckt i två
 
 
 @pytest.fixture
-def training_worker(transactional_db, settings):
-    """A real Celery worker (in a thread) that also consumes the training queue."""
-    from celery.contrib.testing.worker import start_worker
-
-    from routing.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.control.purge()
-    with start_worker(
-        app,
-        pool="solo",
-        concurrency=1,
-        queues=["intake", "inference", "training"],
-        perform_ping_check=False,
-        loglevel="WARNING",
-        shutdown_timeout=60,
-    ) as worker:
-        yield worker
-
-
-@pytest.fixture
 def tiny_training(settings, tmp_path, corpus_slice):
     """Train on the corpus slice (seconds for the baseline), into this test's directory."""
     settings.TRAINING_DATA = corpus_slice
