@@ -10,6 +10,15 @@ from routing.learning.models import Label
 PASSWORD = "lösenord-123"
 
 
+def tab_to(page, condition: str, presses: int = 80) -> None:
+    """Press Tab until the focused element meets a JavaScript condition (autofocus counts)."""
+    for _ in range(presses):
+        if page.evaluate(condition):
+            return
+        page.keyboard.press("Tab")
+    pytest.fail(f"never reached with Tab: {condition}")
+
+
 def log_in(page, live_server, username):
     page.goto(live_server.url + "/konto/login/")
     page.get_by_label("Användarnamn").fill(username)
@@ -84,25 +93,18 @@ def test_the_queue_works_with_the_keyboard_alone(
 ):
     report = make_routed_report()
     page.goto(live_server.url + "/konto/login/")
-    page.keyboard.type("lena")  # the user name field has focus
+    tab_to(page, "document.activeElement.name === 'username'")
+    page.keyboard.type("lena")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.wait_for_url("**/arenden/**")
-    for _ in range(60):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.textContent.trim()") == report.case_number:
-            break
-    else:
-        pytest.fail("the case number link was never reached with Tab")
-    page.keyboard.press("Enter")
+    tab_to(page, f"document.activeElement.textContent.trim() === '{report.case_number}'")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.wait_for_url(f"**/arenden/{report.case_number}/")
-    for _ in range(80):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.textContent.trim()") == "Bekräfta":
-            break
-    else:
-        pytest.fail("the confirm button was never reached with Tab")
+    tab_to(page, "document.activeElement.textContent.trim() === 'Bekräfta'")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert Label.objects.filter(report=report, confirmed=True).count() == 6
