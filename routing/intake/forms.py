@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from routing.intake.services import clean_text
+from routing.intake.services import clean_text, max_length
 
 HONEYPOT_FIELD = "website"
 
@@ -31,19 +31,19 @@ class ReportForm(forms.Form):
     subject = forms.CharField(
         label=_("Rubrik"),
         required=False,
-        max_length=200,
+        max_length=max_length("subject"),
         help_text=_("Några ord som sammanfattar ärendet."),
     )
     location = forms.CharField(
         label=_("Plats"),
         required=False,
-        max_length=300,
+        max_length=max_length("location_text"),
         help_text=_("Adress, gata, park eller annan plats, om ärendet gäller en plats."),
     )
     name = forms.CharField(
         label=_("Namn"),
         required=False,
-        max_length=200,
+        max_length=max_length("reporter_name"),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
@@ -56,7 +56,7 @@ class ReportForm(forms.Form):
     phone = forms.CharField(
         label=_("Telefon"),
         required=False,
-        max_length=40,
+        max_length=max_length("reporter_phone"),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     # A trap for bots that fill in every field: hidden from people (CSS, aria-hidden on its

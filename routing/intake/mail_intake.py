@@ -24,8 +24,6 @@ from routing.intake.services import IntakeError, NewReport
 
 log = logging.getLogger(__name__)
 
-SUBJECT_MAX = 200  # Report.subject
-
 
 class MailResult(enum.StrEnum):
     CREATED = "created"
@@ -148,7 +146,7 @@ def _create_report(parsed: ParsedEmail) -> MailOutcome:
         NewReport(
             channel="email",
             text=parsed.text,
-            subject=_shorten(parsed.subject, SUBJECT_MAX),
+            subject=_shorten(parsed.subject, services.max_length("subject")),
             reporter_name=parsed.sender_name,
             reporter_email=_valid_address(parsed.sender_address),
             raw_source=parsed.original,

@@ -131,9 +131,22 @@ class Report(models.Model):
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
 
+    # The predicted fields people confirm or correct, in the taxonomy's order.
+    LABEL_FIELDS = (*taxonomy.SINGLE_LABEL_FIELDS, "severity", "tags", "keywords")
+
     @property
     def tags(self) -> list[str]:
         return self.tag_codes.split()
+
+    def label_value(self, field: str):
+        """A label field's current value, in the form labels store it (tags sorted)."""
+        if field == "department":
+            return self.department.code if self.department_id else None
+        if field == "tags":
+            return sorted(self.tags)
+        if field == "keywords":
+            return list(self.keywords)
+        return getattr(self, field) or None
 
     @staticmethod
     def encode_tags(tags) -> str:

@@ -14,22 +14,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Prefetch
 
-from ml import data
+from ml import data, taxonomy
 from ml.validate import normalise
 from routing.intake.models import Report
 from routing.learning.models import Label
 
-SINGLE_FIELDS = ("department", "case_type", "sentiment", "severity")
-
-
-def _current(report: Report, field: str):
-    if field == "department":
-        return report.department.code if report.department_id else None
-    if field == "tags":
-        return sorted(report.tags)
-    if field == "keywords":
-        return list(report.keywords)
-    return getattr(report, field) or None
+SINGLE_FIELDS = (*taxonomy.SINGLE_LABEL_FIELDS, "severity")
 
 
 def labelled_records() -> list[dict]:
@@ -51,8 +41,8 @@ def labelled_records() -> list[dict]:
             "subject": report.subject or None,
             "text": report.text,
         }
-        for field in (*SINGLE_FIELDS, "tags", "keywords"):
-            record[field] = latest.get(field, _current(report, field))
+        for field in Report.LABEL_FIELDS:
+            record[field] = latest.get(field, report.label_value(field))
         if any(record[field] is None for field in SINGLE_FIELDS):
             continue  # a field never predicted nor labelled: not a complete example
         records.append(record)

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from routing.intake.models import Report
+
 
 class ModelVersion(models.Model):
     """One model directory written by `ml train`; at most one version is active."""
@@ -69,7 +71,7 @@ class Label(models.Model):
     Retraining reads these: a corrected value overrides the model's for that report.
     """
 
-    FIELDS = ("department", "case_type", "sentiment", "severity", "tags", "keywords")
+    FIELDS = Report.LABEL_FIELDS
 
     report = models.ForeignKey("intake.Report", on_delete=models.CASCADE, related_name="labels")
     field = models.CharField(

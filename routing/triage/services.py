@@ -18,21 +18,11 @@ from routing.learning.services import record_label
 from routing.triage.models import ReportEvent
 from routing.triage.permissions import check_can_move_to, sees_everything, visible_reports
 
-FIELDS = ("department", "case_type", "sentiment", "severity", "tags", "keywords")
+FIELDS = Report.LABEL_FIELDS
 
 
 class TriageError(ValueError):
     """An action that cannot be done; the message is shown to the case worker (Swedish)."""
-
-
-def current_value(report: Report, field: str):
-    if field == "department":
-        return report.department.code if report.department_id else None
-    if field == "tags":
-        return sorted(report.tags)  # the order labels and predictions use
-    if field == "keywords":
-        return list(report.keywords)
-    return getattr(report, field) or None
 
 
 def clean_value(report: Report, field: str, value):
@@ -108,7 +98,7 @@ def correct(report: Report, user, field: str, value) -> bool:
     report = Report.objects.select_for_update().get(pk=report.pk)
     cleaned = clean_value(report, field, value)
     label_value = cleaned.code if field == "department" else cleaned
-    old = current_value(report, field)
+    old = report.label_value(field)
     if old == label_value:
         return False
     _apply(report, field, cleaned)
@@ -128,7 +118,7 @@ def confirm(report: Report, user) -> None:
     if report.department_id is None:
         raise TriageError(_("Ärendet har ingen förvaltning att bekräfta."))
     for field in FIELDS:
-        value = current_value(report, field)
+        value = report.label_value(field)
         if value is not None:
             record_label(report, field, value, user=user, confirmed=True)
     ReportEvent.objects.create(report=report, kind=ReportEvent.Kind.CONFIRMED, user=user)

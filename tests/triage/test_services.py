@@ -50,7 +50,7 @@ def test_each_field_can_be_corrected(make_routed_report, belysning_worker, field
     report = make_routed_report(text="Lampan på Storgatan 14 är släckt.", keywords=["Lampan"])
     assert services.correct(report, belysning_worker, field, value)
     report.refresh_from_db()
-    assert services.current_value(report, field) == stored
+    assert report.label_value(field) == stored
     assert Label.objects.get(report=report, field=field).value == stored
 
 
