@@ -1,6 +1,6 @@
 """The administrators' "Modeller" pages (mounted at /modeller/)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from routing.learning import views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("trana/", views.start_training, name="train"),
     path("<int:pk>/aktivera/", views.activate, name="activate"),
     path("<int:pk>/aterstall/", views.rollback, name="rollback"),
+    path("statistik/", include("routing.learning.stats_urls")),
 ]
