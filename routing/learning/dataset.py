@@ -9,6 +9,7 @@ replaces that corpus record: the case worker's labels win.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -64,12 +65,23 @@ def training_records(corpus_path: Path | str | None = None) -> tuple[list[dict],
     return kept + labelled, stats
 
 
+def export_records(*, with_corpus: bool = False) -> list[dict]:
+    """What an export holds (`export_labels`, the statistics page): the labelled reports,
+    or with the corpus the whole training data."""
+    return training_records()[0] if with_corpus else labelled_records()
+
+
+def jsonl_lines(records: Iterable[dict]) -> Iterator[str]:
+    """Records as JSON Lines, one line each, in UTF-8 as the corpus is written."""
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False) + "\n"
+
+
 def write_jsonl(records: list[dict], path: Path | str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.writelines(jsonl_lines(records))
     return path
 
 

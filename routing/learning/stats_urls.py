@@ -1,5 +1,11 @@
 """The label statistics pages (mounted at /modeller/statistik/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from routing.learning import stats_views
+
+urlpatterns = [
+    path("", stats_views.stats_page, name="stats"),
+    path("diagram/<slug:chart>.png", stats_views.stats_chart, name="stats_chart"),
+    path("export/", stats_views.export_labels, name="export_labels"),
+]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from django.core.management.base import BaseCommand
 
-from routing.learning.dataset import labelled_records, training_records
+from routing.learning.dataset import export_records, jsonl_lines
 
 
 class Command(BaseCommand):
@@ -21,11 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--with-corpus", action="store_true")
 
     def handle(self, *args, file, with_corpus, **options):
-        records = training_records()[0] if with_corpus else labelled_records()
+        records = export_records(with_corpus=with_corpus)
         out = sys.stdout if file == "-" else open(file, "w", encoding="utf-8")  # noqa: SIM115
         try:
-            for record in records:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.writelines(jsonl_lines(records))
         finally:
             if out is not sys.stdout:
                 out.close()
