@@ -30,20 +30,20 @@ def _labels(records: list[dict], predictions: list[dict], field: str) -> tuple[l
     return [r[field] for r in records], [p[field]["label"] for p in predictions]
 
 
-def plot_confusion(gold: list, predicted: list, codes: list, names: list, title: str, path: Path):
-    """Row-normalised confusion matrix with counts written in the cells."""
-    counts = confusion_matrix(gold, predicted, labels=codes)
+def confusion_figure(counts, names: list, title: str):
+    """A row-normalised confusion matrix (rows: the right answer) with the counts in the cells."""
+    counts = np.asarray(counts, dtype=int)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    size = max(5.0, 0.55 * len(codes) + 2.5)
+    size = max(5.0, 0.55 * len(names) + 2.5)
     figure, axes = plt.subplots(figsize=(size + 1, size))
     image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    axes.set_xticks(range(len(codes)), names, rotation=45, ha="right")
-    axes.set_yticks(range(len(codes)), names)
+    axes.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    axes.set_yticks(range(len(names)), names)
     axes.set_xlabel("Modellens förslag")
     axes.set_ylabel("Rätt svar")
     axes.set_title(title)
-    for i in range(len(codes)):
-        for j in range(len(codes)):
+    for i in range(len(names)):
+        for j in range(len(names)):
             if counts[i, j]:
                 colour = "white" if shares[i, j] > 0.5 else "black"
                 axes.text(
@@ -51,6 +51,12 @@ def plot_confusion(gold: list, predicted: list, codes: list, names: list, title:
                 )
     figure.colorbar(image, ax=axes, fraction=0.046, label="Andel av raden")
     figure.tight_layout()
+    return figure
+
+
+def plot_confusion(gold: list, predicted: list, codes: list, names: list, title: str, path: Path):
+    """Row-normalised confusion matrix with counts written in the cells, saved to `path`."""
+    figure = confusion_figure(confusion_matrix(gold, predicted, labels=codes), names, title)
     figure.savefig(path, dpi=120)
     plt.close(figure)
 

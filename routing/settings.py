@@ -6,6 +6,7 @@ PostgreSQL when DATABASE_URL is set and SQLite otherwise.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dj_database_url
@@ -143,7 +144,9 @@ CELERY_TASK_DEFAULT_QUEUE = "intake"
 # Inference runs on its own queue so that a GPU worker can serve it alone.
 CELERY_TASK_ROUTES = {
     "routing.learning.tasks.route_report": {"queue": "inference"},
+    "routing.learning.tasks.shadow_predict": {"queue": "inference"},
     "routing.learning.tasks.train_model": {"queue": "training"},
+    "routing.learning.tasks.compare_versions": {"queue": "training"},
 }
 # Publishing must not hang a web request when Redis is down: the report is already saved
 # and the sweeper enqueues it later.
@@ -165,6 +168,48 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.integer("IMAP_POLL_SECONDS", 120),
     },
 }
+# Scheduled retraining: a crontab ("minute hour day-of-month month day-of-week", e.g.
+# "0 2 * * 0" for Sundays at 02:00; empty turns it off). At that time beat starts a run of
+# RETRAIN_KIND, but only if at least RETRAIN_MIN_NEW_LABELS reports were labelled since the
+# newest version's training data was cut.
+RETRAIN_SCHEDULE = env.string("RETRAIN_SCHEDULE", "0 2 * * 0")
+RETRAIN_MIN_NEW_LABELS = env.integer("RETRAIN_MIN_NEW_LABELS", 200)
+RETRAIN_KIND = env.string("RETRAIN_KIND", "both")
+if RETRAIN_KIND not in {"baseline", "transformer", "both"}:
+    raise ImproperlyConfigured("RETRAIN_KIND must be baseline, transformer or both.")
+if RETRAIN_SCHEDULE.strip():
+    from celery.schedules import crontab
+
+    try:
+        _minute, _hour, _day, _month, _weekday = RETRAIN_SCHEDULE.split()
+        _retrain_crontab = crontab(
+            minute=_minute,
+            hour=_hour,
+            day_of_month=_day,
+            month_of_year=_month,
+            day_of_week=_weekday,
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"RETRAIN_SCHEDULE must be a crontab of five fields: {exc}"
+        ) from None
+    CELERY_BEAT_SCHEDULE["retrain-on-new-labels"] = {
+        "task": "routing.learning.tasks.retrain_if_enough_labels",
+        "schedule": _retrain_crontab,
+    }
+# Automatic activation: a new version is activated without an admin when it beats the active
+# one by at least this margin on every primary metric of the test split (and, given at least
+# AUTO_ACTIVATE_MIN_LABELS held-out labelled reports, is not worse on them). Empty: off.
+_margin = env.string("AUTO_ACTIVATE_MARGIN", "")
+AUTO_ACTIVATE_MARGIN = float(_margin) if _margin.strip() else None
+AUTO_ACTIVATE_MIN_LABELS = env.integer("AUTO_ACTIVATE_MIN_LABELS", 50)
+# The comparison's learning curve trains the baseline on this many reports (and on all);
+# empty turns the curve off.
+LEARNING_CURVE_SIZES = [
+    int(n) for n in env.string_list("LEARNING_CURVE_SIZES", ["250", "500", "1000", "2000"])
+]
+# "Recent" case-worker labels on the Modeller page: the last this many days.
+RECENT_LABEL_DAYS = env.integer("RECENT_LABEL_DAYS", 28)
 # A training run without progress this long is taken as dead (its worker was killed).
 TRAINING_STALE_MINUTES = env.integer("TRAINING_STALE_MINUTES", 120)
 # A report still unrouted this long after it was received is enqueued again.
@@ -178,6 +223,14 @@ ROUTING_BASE_MODELS = env.string_list(
 TRAINING_DATA = Path(
     env.string("TRAINING_DATA", str(BASE_DIR / "ml" / "data" / "reports_sv.jsonl"))
 )
+# Fine-tuning options of the transformer for runs started from the page or the schedule, as
+# JSON (the fields of ml.transformer.TransformerConfig), e.g. '{"epochs": 10}' on a CPU host.
+try:
+    TRANSFORMER_TRAINING_OPTIONS = json.loads(env.string("TRANSFORMER_TRAINING_OPTIONS", "{}"))
+except json.JSONDecodeError as exc:
+    raise ImproperlyConfigured(f"TRANSFORMER_TRAINING_OPTIONS must be JSON: {exc}") from None
+if not isinstance(TRANSFORMER_TRAINING_OPTIONS, dict):
+    raise ImproperlyConfigured("TRANSFORMER_TRAINING_OPTIONS must be a JSON object.")
 
 # Intake limits (documented in the README).
 REPORT_TEXT_MAX_CHARS = env.integer("REPORT_TEXT_MAX_CHARS", 20_000)

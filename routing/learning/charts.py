@@ -7,8 +7,8 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on servers
-import matplotlib.pyplot as plt  # noqa: E402
-from django.http import HttpResponse  # noqa: E402
+import matplotlib.pyplot as plt
+from django.http import HttpResponse
 
 
 def png_response(figure) -> HttpResponse:

@@ -23,12 +23,16 @@ from routing.learning.models import Label
 SINGLE_FIELDS = (*taxonomy.SINGLE_LABEL_FIELDS, "severity")
 
 
-def labelled_records() -> list[dict]:
-    """Corpus-format records of every report whose department a person has confirmed."""
+def labelled_records(until=None) -> list[dict]:
+    """Corpus-format records of every report whose department a person has confirmed
+    (only the labels given up to `until`, when given)."""
     labels = Label.objects.order_by("created_at", "pk")
+    department_labels = Label.objects.filter(field="department")
+    if until is not None:
+        labels = labels.filter(created_at__lte=until)
+        department_labels = department_labels.filter(created_at__lte=until)
     reports = (
-        Report.objects.filter(labels__field="department")
-        .distinct()
+        Report.objects.filter(pk__in=department_labels.values("report_id"))
         .select_related("department")
         .prefetch_related(Prefetch("labels", queryset=labels, to_attr="ordered_labels"))
         .order_by("received_at", "pk")
@@ -50,10 +54,10 @@ def labelled_records() -> list[dict]:
     return records
 
 
-def training_records(corpus_path: Path | str | None = None) -> tuple[list[dict], dict]:
+def training_records(corpus_path: Path | str | None = None, until=None) -> tuple[list[dict], dict]:
     """The corpus with labelled reports added (replacing corpus records of the same text)."""
     corpus = data.load_records(corpus_path or settings.TRAINING_DATA)
-    labelled = labelled_records()
+    labelled = labelled_records(until)
     texts = {normalise(r["text"]) for r in labelled}
     kept = [r for r in corpus if normalise(r["text"]) not in texts]
     stats = {
@@ -85,8 +89,8 @@ def write_jsonl(records: list[dict], path: Path | str) -> Path:
     return path
 
 
-def write_training_data(path: Path | str) -> dict:
-    """Write the training data (corpus plus labels) to `path`; return the counts."""
-    records, stats = training_records()
+def write_training_data(path: Path | str, until=None) -> dict:
+    """Write the training data (corpus plus labels up to `until`) to `path`; return the counts."""
+    records, stats = training_records(until=until)
     write_jsonl(records, path)
     return stats

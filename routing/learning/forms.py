@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from routing.learning.models import ModelVersion
+from routing.learning.models import TrainingRun
 
 
 class TrainForm(forms.Form):
-    kind = forms.ChoiceField(choices=ModelVersion.Kind.choices)
+    kind = forms.ChoiceField(choices=TrainingRun.Kind.choices)

@@ -37,6 +37,20 @@ class ModelVersion(models.Model):
         verbose_name=_("tränad av"),
     )
     is_active = models.BooleanField(_("aktiv"), default=False)
+    # In shadow mode a version predicts every incoming report beside the active one, without
+    # routing anything; the comparison page scores it on what case workers decide since.
+    shadow = models.BooleanField(_("skuggläge"), default=False)
+    # The case workers' labels given up to this time are in the training data; later ones
+    # are unseen by this version and fair to measure it on.
+    data_until = models.DateTimeField(_("etiketter till och med"), null=True, blank=True)
+    training_run = models.ForeignKey(
+        "TrainingRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="versions",
+        verbose_name=_("träningskörning"),
+    )
     activated_at = models.DateTimeField(_("aktiverad"), null=True, blank=True)
     activated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -63,6 +77,11 @@ class ModelVersion(models.Model):
     @property
     def department_macro_f1(self) -> float | None:
         return (self.metrics.get("department") or {}).get("macro_f1")
+
+    @property
+    def labels_seen_until(self):
+        """The newest label time this version may have been trained on."""
+        return self.data_until or self.created_at
 
 
 class Label(models.Model):
@@ -108,9 +127,14 @@ class TrainingRun(models.Model):
         SUCCEEDED = "succeeded", _("Klar")
         FAILED = "failed", _("Misslyckades")
 
+    class Kind(models.TextChoices):
+        BASELINE = "baseline", _("Baslinje (TF-IDF)")
+        TRANSFORMER = "transformer", _("Transformer")
+        BOTH = "both", _("Baslinje och transformer")
+
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
-    kind = models.CharField(_("typ"), max_length=16, choices=ModelVersion.Kind.choices)
+    kind = models.CharField(_("typ"), max_length=16, choices=Kind.choices)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
@@ -136,14 +160,6 @@ class TrainingRun(models.Model):
     log = models.TextField(_("logg"), blank=True)
     error = models.TextField(_("fel"), blank=True)
     data_stats = models.JSONField(_("träningsdata"), default=dict, blank=True)
-    model_version = models.ForeignKey(
-        ModelVersion,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="training_runs",
-        verbose_name=_("modellversion"),
-    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -165,6 +181,13 @@ class TrainingRun(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @property
+    def model_kinds(self) -> list[str]:
+        """The model kinds this run trains, in order (the baseline first: it is quick)."""
+        if self.kind == self.Kind.BOTH:
+            return [ModelVersion.Kind.BASELINE, ModelVersion.Kind.TRANSFORMER]
+        return [self.kind]
+
+    @property
     def percent(self) -> int | None:
         if not self.total_steps:
             return None
@@ -177,6 +200,7 @@ class ActivationLog(models.Model):
     class Action(models.TextChoices):
         ACTIVATE = "activate", _("Aktivering")
         ROLLBACK = "rollback", _("Återställning")
+        AUTOMATIC = "auto", _("Automatisk aktivering")
 
     model_version = models.ForeignKey(
         ModelVersion,
@@ -213,3 +237,75 @@ class ActivationLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.previous or '—'} → {self.model_version}"
+
+
+class Comparison(models.Model):
+    """A candidate version measured beside the active version and the newest baseline, on
+    the same data: the fixed test split and the reports case workers labelled after every
+    compared version's training data was taken. Done by a worker on the training queue."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("I kö")
+        RUNNING = "running", _("Pågår")
+        SUCCEEDED = "succeeded", _("Klar")
+        FAILED = "failed", _("Misslyckades")
+
+    candidate = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.CASCADE,
+        related_name="comparisons",
+        verbose_name=_("kandidat"),
+    )
+    active = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("aktiv version"),
+    )
+    baseline = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("baslinje"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("begärd av"),
+    )
+    created_at = models.DateTimeField(_("begärd"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("klar"), null=True, blank=True)
+    labels_since = models.DateTimeField(_("etiketter efter"), null=True, blank=True)
+    results = models.JSONField(_("resultat"), default=dict, blank=True)
+    decision = models.TextField(_("beslut om automatisk aktivering"), blank=True)
+    error = models.TextField(_("fel"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("jämförelse")
+        verbose_name_plural = _("jämförelser")
+
+    def __str__(self) -> str:
+        return f"{self.candidate} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    def versions(self) -> list[ModelVersion]:
+        """The compared versions, the candidate first, each once."""
+        seen: dict[int, ModelVersion] = {}
+        for version in (self.candidate, self.active, self.baseline):
+            if version is not None and version.pk not in seen:
+                seen[version.pk] = version
+        return list(seen.values())

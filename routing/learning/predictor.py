@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 
 from ml import predictor as ml_predictor
 from ml.modeldir import ModelDirError
@@ -16,7 +17,10 @@ from routing.learning.models import ModelVersion
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_loaded: dict[str, ml_predictor.Predictor] = {}
+# Loaded versions, least recently used first: the active one, a candidate in shadow mode and
+# (on the training worker) the baseline of a comparison. Older ones are dropped.
+_loaded: OrderedDict[str, ml_predictor.Predictor] = OrderedDict()
+MAX_LOADED = 3
 
 
 class ModelNotReady(RuntimeError):
@@ -30,17 +34,23 @@ def active_version() -> ModelVersion:
     return version
 
 
-def load(version: ModelVersion) -> ml_predictor.Predictor:
-    """The loaded predictor of a version (cached; other versions are dropped)."""
+def load(version: ModelVersion, *, reload: bool = False) -> ml_predictor.Predictor:
+    """The loaded predictor of a version (cached; the least recently used is dropped).
+
+    `reload` reads the directory again, as a worker starting afresh would.
+    """
     with _lock:
-        predictor = _loaded.get(version.version)
-        if predictor is None:
+        predictor = None if reload else _loaded.get(version.version)
+        if predictor is not None:
+            _loaded.move_to_end(version.version)
+        else:
             try:
                 predictor = ml_predictor.load(version.directory)
             except ModelDirError as exc:
                 raise ModelNotReady(str(exc)) from exc
-            _loaded.clear()
             _loaded[version.version] = predictor
+            while len(_loaded) > MAX_LOADED:
+                _loaded.popitem(last=False)
             log.info(
                 "loaded model %s (%s) from %s", version.version, version.kind, version.directory
             )

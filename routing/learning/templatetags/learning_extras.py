@@ -39,3 +39,11 @@ def duration(seconds) -> str:
         return f"{minutes} min {seconds} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
+
+
+@register.filter
+def percent(share) -> str:
+    """A share (0–1) as "87 %", or "—" when missing."""
+    if share is None:
+        return "—"
+    return f"{round(100 * float(share))} %"
