@@ -85,9 +85,15 @@ def held_out_ids(records: Iterable[dict], fraction: float = TEST_FRACTION) -> se
     return chosen
 
 
-def split(records: list[dict], fraction: float = TEST_FRACTION) -> tuple[list[dict], list[dict]]:
-    """Return (train, test) with the fixed test split of ``held_out_ids``."""
-    chosen = held_out_ids(records, fraction)
+def split(
+    records: list[dict], fraction: float = TEST_FRACTION, test_ids: set[str] | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Return (train, test) with the fixed test split of ``held_out_ids``.
+
+    ``test_ids`` names the test split outright instead: a corpus's own split, kept fixed
+    while reports labelled elsewhere are added to its training part.
+    """
+    chosen = held_out_ids(records, fraction) if test_ids is None else set(test_ids)
     train = [r for r in records if r["id"] not in chosen]
     test = [r for r in records if r["id"] in chosen]
     return train, test

@@ -50,9 +50,11 @@ def run(
     base_models: list[str] | None = None,
     options: dict | None = None,
     seed: int = 13,
+    test_ids: set[str] | None = None,
 ) -> list[dict]:
-    """Train each kind at each size (None: all) and score it on the fixed test split."""
-    train_records, test_records = data.split(data.load_records(data_path))
+    """Train each kind at each size (None: all) and score it on the fixed test split (or on
+    the records named by ``test_ids``)."""
+    train_records, test_records = data.split(data.load_records(data_path), test_ids=test_ids)
     rows = []
     for size in sizes:
         sample = stratified_sample(train_records, size or len(train_records), seed)

@@ -8,8 +8,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on servers
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from ml import evaluate, taxonomy
@@ -35,7 +35,9 @@ def confusion_figure(counts, names: list, title: str):
     counts = np.asarray(counts, dtype=int)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     size = max(5.0, 0.55 * len(names) + 2.5)
-    figure, axes = plt.subplots(figsize=(size + 1, size))
+    # A Figure of its own, not pyplot's global state: web requests draw these in threads.
+    figure = Figure(figsize=(size + 1, size))
+    axes = figure.subplots()
     image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     axes.set_xticks(range(len(names)), names, rotation=45, ha="right")
     axes.set_yticks(range(len(names)), names)
@@ -58,7 +60,6 @@ def plot_confusion(gold: list, predicted: list, codes: list, names: list, title:
     """Row-normalised confusion matrix with counts written in the cells, saved to `path`."""
     figure = confusion_figure(confusion_matrix(gold, predicted, labels=codes), names, title)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 def write_report(predictor, records: list[dict], out: Path) -> Path:

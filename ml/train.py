@@ -46,8 +46,12 @@ def train(
     base_models: list[str] | None = None,
     options: dict | None = None,
     progress=None,
+    test_ids: set[str] | None = None,
 ) -> dict:
-    """Train on the training part of the fixed split, write a model directory, return its meta."""
+    """Train on the training part of the fixed split, write a model directory, return its meta.
+
+    ``test_ids`` fixes the test split by id (see ``data.split``); the meta records whether.
+    """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise TrainingError(f"{out}: exists and is not an empty directory")
@@ -55,7 +59,7 @@ def train(
         records = data.load_records(data_path)
     except data.DataError as exc:
         raise TrainingError(str(exc)) from None
-    train_records, test_records = data.split(records)
+    train_records, test_records = data.split(records, test_ids=test_ids)
     missing = set(taxonomy.DEPARTMENTS) - {r["department"] for r in train_records}
     if missing:
         raise TrainingError(f"no training reports for department(s): {', '.join(sorted(missing))}")
@@ -80,6 +84,7 @@ def train(
             "n_reports": len(records),
             "n_train": len(train_records),
             "n_test": len(test_records),
+            "test_split": "given" if test_ids is not None else "held_out_ids",
         },
         "labels": {
             **{field: list(codes) for field, codes in taxonomy.SINGLE_LABEL_FIELDS.items()},

@@ -144,7 +144,9 @@ CELERY_TASK_DEFAULT_QUEUE = "intake"
 # Inference runs on its own queue so that a GPU worker can serve it alone.
 CELERY_TASK_ROUTES = {
     "routing.learning.tasks.route_report": {"queue": "inference"},
-    "routing.learning.tasks.shadow_predict": {"queue": "inference"},
+    # Shadow mode has its own queue: a worker serving both takes turns between them, so a
+    # backlog of shadow predictions never sits in front of routing.
+    "routing.learning.tasks.shadow_predict": {"queue": "shadow"},
     "routing.learning.tasks.train_model": {"queue": "training"},
     "routing.learning.tasks.compare_versions": {"queue": "training"},
 }
@@ -200,8 +202,13 @@ if RETRAIN_SCHEDULE.strip():
 # Automatic activation: a new version is activated without an admin when it beats the active
 # one by at least this margin on every primary metric of the test split (and, given at least
 # AUTO_ACTIVATE_MIN_LABELS held-out labelled reports, is not worse on them). Empty: off.
-_margin = env.string("AUTO_ACTIVATE_MARGIN", "")
-AUTO_ACTIVATE_MARGIN = float(_margin) if _margin.strip() else None
+_margin = env.string("AUTO_ACTIVATE_MARGIN", "").strip()
+try:
+    AUTO_ACTIVATE_MARGIN = float(_margin) if _margin else None
+except ValueError:
+    raise ImproperlyConfigured(f"AUTO_ACTIVATE_MARGIN must be a number: {_margin!r}") from None
+if AUTO_ACTIVATE_MARGIN is not None and not 0 <= AUTO_ACTIVATE_MARGIN < 1:  # nan fails too
+    raise ImproperlyConfigured("AUTO_ACTIVATE_MARGIN must be at least 0 and below 1.")
 AUTO_ACTIVATE_MIN_LABELS = env.integer("AUTO_ACTIVATE_MIN_LABELS", 50)
 # The comparison's learning curve trains the baseline on this many reports (and on all);
 # empty turns the curve off.

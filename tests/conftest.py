@@ -116,15 +116,15 @@ def running_worker(settings, queues: list[str], shutdown_timeout: int = 30):
 
 @pytest.fixture
 def celery_worker(transactional_db, settings):
-    """A real worker consuming intake and inference."""
-    with running_worker(settings, ["intake", "inference"]) as worker:
+    """A real worker consuming intake, inference and shadow mode."""
+    with running_worker(settings, ["intake", "inference", "shadow"]) as worker:
         yield worker
 
 
 @pytest.fixture
 def training_worker(transactional_db, settings):
     """A real worker that also consumes the training queue."""
-    with running_worker(settings, ["intake", "inference", "training"], 60) as worker:
+    with running_worker(settings, ["intake", "inference", "shadow", "training"], 60) as worker:
         yield worker
 
 

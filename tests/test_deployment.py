@@ -32,7 +32,7 @@ def test_every_task_queue_is_consumed_and_the_gpu_worker_serves_inference_and_tr
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
     consumed = queues(services["worker"]) | queues(services["gpu-worker"])
     assert routed | {settings.CELERY_TASK_DEFAULT_QUEUE} <= consumed
-    assert queues(services["gpu-worker"]) == {"inference", "training"}
+    assert queues(services["gpu-worker"]) == {"inference", "shadow", "training"}
     [device] = services["gpu-worker"]["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia"
     assert "cu" in services["gpu-worker"]["build"]["args"]["TORCH_INDEX"]

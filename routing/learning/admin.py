@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from routing.learning import services
-from routing.learning.models import ActivationLog, ModelVersion, TrainingRun
+from routing.learning.models import ActivationLog, Comparison, ModelVersion, TrainingRun
 from routing.learning.predictor import ModelNotReady
 
 
@@ -79,3 +79,13 @@ class ActivationLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # an audit log
+
+
+@admin.register(Comparison)
+class ComparisonAdmin(admin.ModelAdmin):
+    list_display = ["pk", "candidate", "active", "baseline", "status", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in Comparison._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # comparisons are started from the "Modeller" page or by a run

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display on servers
-import matplotlib.pyplot as plt
 from django.http import HttpResponse
 
 
 def png_response(figure) -> HttpResponse:
-    """The figure as a PNG response; the figure is closed (matplotlib keeps them otherwise)."""
+    """A matplotlib Figure as a PNG response.
+
+    Callers build `matplotlib.figure.Figure` objects directly, never through pyplot, whose
+    global state is not safe in a web server's threads; such a figure is freed with it.
+    """
     buffer = io.BytesIO()
-    try:
-        figure.savefig(buffer, format="png", dpi=110)
-    finally:
-        plt.close(figure)
+    figure.savefig(buffer, format="png", dpi=110)
     response = HttpResponse(buffer.getvalue(), content_type="image/png")
     # Figures show live data: the browser may keep one for a minute, never a stale day.
     response["Cache-Control"] = "private, max-age=60"

@@ -3,7 +3,6 @@ and the candidate's shadow mode. Administrators only."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
+from matplotlib.figure import Figure
 
 from ml import evaluate, taxonomy
 from ml.report import confusion_figure
@@ -132,7 +132,9 @@ def comparison_page(request, pk: int):
         "agreement": item.results.get("agreement"),
         "curve": item.results.get("learning_curve") or {},
         "datasets": DATASETS,
-        "earlier": item.candidate.comparisons.exclude(pk=item.pk)[:10],
+        "earlier": item.candidate.comparisons.exclude(pk=item.pk).only(
+            "pk", "status", "created_at", "candidate_id"
+        )[:10],
     }
     return render(request, "learning/comparison.html", context)
 
@@ -201,8 +203,9 @@ def learning_curve_chart(request, pk: int):
     curve = item.results.get("learning_curve")
     if not curve:
         raise Http404
-    figure, axes = plt.subplots(2, 3, figsize=(13, 7))
-    panels = list(axes.flat)
+    # A Figure of its own, not pyplot's global state: requests are served by many threads.
+    figure = Figure(figsize=(13, 7))
+    panels = list(figure.subplots(2, 3).flat)
     for axis, (key, title) in zip(panels, CURVE_PANELS, strict=False):
         points = [
             (row["n_train"], row[key]) for row in curve["baseline"] if row.get(key) is not None

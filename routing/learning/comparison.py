@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 from django.conf import settings
@@ -31,6 +32,7 @@ from django.utils.translation import gettext as _
 from ml import data, evaluate
 from ml import learning_curve as ml_learning_curve
 from routing.intake.models import Prediction, Report
+from routing.learning import dataset
 from routing.learning import predictor as loaded
 from routing.learning.models import ActivationLog, Comparison, Label, ModelVersion
 
@@ -43,7 +45,13 @@ AGREEMENT_FIELDS = ("department", "case_type", "sentiment", "severity")
 
 
 def start_comparison(candidate: ModelVersion, user=None) -> Comparison:
-    """Queue a comparison of `candidate` with the active version and the baseline."""
+    """Queue a comparison of `candidate` with the active version and the baseline; while one
+    of the candidate is queued or running, that one is returned instead of a second."""
+    pending = Comparison.objects.filter(
+        candidate=candidate, status__in=[Comparison.Status.QUEUED, Comparison.Status.RUNNING]
+    ).first()
+    if pending is not None:
+        return pending
     active = ModelVersion.objects.filter(is_active=True).first()
     if candidate.kind == ModelVersion.Kind.BASELINE:
         baseline = candidate
@@ -78,7 +86,7 @@ def _enqueue(comparison_id: int) -> None:
 def run_comparison(comparison_id: int) -> str:
     """Do a queued comparison (claimed by a conditional update, so safe to run twice)."""
     claimed = Comparison.objects.filter(pk=comparison_id, status=Comparison.Status.QUEUED).update(
-        status=Comparison.Status.RUNNING
+        status=Comparison.Status.RUNNING, started_at=timezone.now()
     )
     if not claimed:
         return "not-queued"
@@ -98,22 +106,35 @@ def run_comparison(comparison_id: int) -> str:
     comparison.results = results
     comparison.labels_since = since
     comparison.status = Comparison.Status.SUCCEEDED
-    comparison.finished_at = timezone.now()
     activate, comparison.decision = auto_activation_decision(comparison)
-    comparison.save(update_fields=["results", "labels_since", "status", "finished_at", "decision"])
     if activate:
+        # Activated first, the decision saved after: the page never shows an activation that
+        # did not happen. An admin's switch in the meantime wins.
         from routing.learning import services
 
-        services.activate_model_version(
-            comparison.candidate, action=ActivationLog.Action.AUTOMATIC, reason=comparison.decision
-        )
+        try:
+            services.activate_model_version(
+                comparison.candidate,
+                action=ActivationLog.Action.AUTOMATIC,
+                reason=comparison.decision,
+                replacing=comparison.active,
+            )
+        except services.ActivationConflict:
+            comparison.decision = _(
+                "Inte aktiverad: den aktiva versionen byttes medan jämförelsen pågick."
+            )
+        except loaded.ModelNotReady as exc:
+            comparison.decision = _("Inte aktiverad: %(error)s") % {"error": exc}
+    comparison.finished_at = timezone.now()
+    comparison.save(update_fields=["results", "labels_since", "status", "finished_at", "decision"])
     return "succeeded"
 
 
 def compare(versions: list[ModelVersion]) -> tuple[dict, object]:
     """Score each version on the test split and on the held-out labels; the shadow agreement
     and the learning curve. Returns the results (JSON) and the label cut-off used."""
-    _train, test_records = data.split(data.load_records(settings.TRAINING_DATA))
+    corpus = data.load_records(settings.TRAINING_DATA)
+    _train, test_records = data.split(corpus, test_ids=dataset.corpus_test_ids(corpus))
     since = max(v.labels_seen_until for v in versions)
     reports, gold = held_out_labels(since)
     results: dict = {"versions": {}, "labels": {"n": len(reports), "since": since.isoformat()}}
@@ -136,28 +157,46 @@ def compare(versions: list[ModelVersion]) -> tuple[dict, object]:
         results["versions"][version.version] = entry
     candidate, *others = versions
     active = next((v for v in others if v.is_active), None)
-    results["agreement"] = shadow_agreement(candidate, active) if active else None
-    results["learning_curve"] = learning_curve(versions, since)
+    # The agreement and the curve are extras: if one fails, the scores above still stand.
+    results["agreement"] = _optional(
+        results, "agreement", lambda: shadow_agreement(candidate, active) if active else None
+    )
+    results["learning_curve"] = _optional(
+        results, "learning_curve", lambda: learning_curve(versions, since, results["versions"])
+    )
     return results, since
 
 
-def held_out_labels(since) -> tuple[list[Report], list[dict]]:
+def _optional(results: dict, name: str, compute):
+    try:
+        return compute()
+    except Exception as exc:
+        log.exception("comparison: %s failed", name)
+        results.setdefault("errors", {})[name] = str(exc) or type(exc).__name__
+        return None
+
+
+def held_out_labels(since, *, text: bool = True) -> tuple[list[Report], list[dict]]:
     """The reports whose department a person first labelled after `since` (newest first, at
     most MAX_LABELLED_REPORTS), and their gold records: each field's latest label, None for
-    the fields nobody labelled."""
-    firsts = (
+    the fields nobody labelled. Each report carries `first_labelled_at`; `text=False`
+    leaves the texts unread (scoring stored predictions does not need them)."""
+    firsts = dict(
         Label.objects.filter(field="department")
         .values("report_id")
         .annotate(first=Min("created_at"))
         .filter(first__gt=since)
         .order_by("-first")
-        .values_list("report_id", flat=True)[:MAX_LABELLED_REPORTS]
+        .values_list("report_id", "first")[:MAX_LABELLED_REPORTS]
     )
-    reports = list(Report.objects.filter(pk__in=list(firsts)).order_by("pk"))
+    reports = Report.objects.filter(pk__in=list(firsts)).order_by("pk")
+    reports = list(reports if text else reports.only("pk"))
     latest: dict[int, dict] = {report.pk: {} for report in reports}
     labels = Label.objects.filter(report_id__in=latest).order_by("created_at", "pk")
     for label in labels.values("report_id", "field", "value"):
         latest[label["report_id"]][label["field"]] = label["value"]
+    for report in reports:
+        report.first_labelled_at = firsts[report.pk]
     gold = [
         {field: latest[report.pk].get(field) for field in Report.LABEL_FIELDS} for report in reports
     ]
@@ -222,20 +261,20 @@ def shadow_agreement(candidate: ModelVersion, active: ModelVersion) -> dict:
     return result
 
 
-def learning_curve(versions: list[ModelVersion], since) -> dict | None:
-    """The baseline trained on growing shares of today's training data (up to `since`),
-    scored on the test split; the compared versions as points; a transformer's epochs."""
-    from routing.learning import dataset
-
+def learning_curve(versions: list[ModelVersion], since, scores: dict) -> dict | None:
+    """The baseline trained on growing shares of the training data (labels up to `since`),
+    scored on the corpus's test split like the tables; the compared versions as points
+    (their scores in this comparison); a transformer's validation score per epoch."""
     sizes = [int(n) for n in settings.LEARNING_CURVE_SIZES]
     if not sizes:
         return None  # turned off (LEARNING_CURVE_SIZES empty)
+    test_ids = dataset.corpus_test_ids()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "training.jsonl"
         dataset.write_training_data(path, until=since)
-        total = len(data.split(data.load_records(path))[0])
+        total = len(data.split(data.load_records(path), test_ids=test_ids)[0])
         sizes = [n for n in sizes if n < total] + [None]
-        rows = ml_learning_curve.run(path, sizes, ["baseline"])
+        rows = ml_learning_curve.run(path, sizes, ["baseline"], test_ids=test_ids)
     return {
         "baseline": [
             {
@@ -250,7 +289,7 @@ def learning_curve(versions: list[ModelVersion], since) -> dict | None:
                 "kind": v.kind,
                 "n_train": v.training_records,
                 **{
-                    f"{f}.{m}": (v.metrics.get(f) or {}).get(m) for f, m in evaluate.PRIMARY_METRICS
+                    f"{f}.{m}": scores[v.version]["test"][f][m] for f, m in evaluate.PRIMARY_METRICS
                 },
                 "history": v.meta.get("history") or [],
             }
@@ -259,21 +298,37 @@ def learning_curve(versions: list[ModelVersion], since) -> dict | None:
     }
 
 
-def recent_label_metrics(version: ModelVersion, days: int) -> dict | None:
-    """The version's scores on the reports case workers labelled in the last `days` days and
+def recent_label_metrics(versions: list[ModelVersion], days: int) -> dict[int, dict | None]:
+    """Each version's scores on the reports case workers labelled in the last `days` days and
     after its training data was cut, from its stored predictions only (nothing is predicted
-    here: the page must stay fast). None when it predicted none of them."""
-    since = max(version.labels_seen_until, timezone.now() - timezone.timedelta(days=days))
-    reports, gold = held_out_labels(since)
-    stored = dict(
-        Prediction.objects.filter(
-            model_version=version.version, report__in=[r.pk for r in reports]
-        ).values_list("report_id", "data")
-    )
-    rows = [i for i, report in enumerate(reports) if report.pk in stored]
-    if not rows:
-        return None
-    return evaluate.score_available([gold[i] for i in rows], [stored[reports[i].pk] for i in rows])
+    here: the page must stay fast). None for a version that predicted none of them."""
+    if not versions:
+        return {}
+    window = timezone.now() - timezone.timedelta(days=days)
+    cuts = {v.pk: max(v.labels_seen_until, window) for v in versions}
+    reports, gold = held_out_labels(min(cuts.values()), text=False)
+    stored = defaultdict(dict)
+    rows = Prediction.objects.filter(
+        model_version__in=[v.version for v in versions], report__in=[r.pk for r in reports]
+    ).values_list("model_version", "report_id", "data")
+    for version, report_id, output in rows:
+        stored[version][report_id] = output
+    result: dict[int, dict | None] = {}
+    for version in versions:
+        mine = stored.get(version.version, {})
+        chosen = [
+            i
+            for i, report in enumerate(reports)
+            if report.pk in mine and report.first_labelled_at > cuts[version.pk]
+        ]
+        result[version.pk] = (
+            evaluate.score_available(
+                [gold[i] for i in chosen], [mine[reports[i].pk] for i in chosen]
+            )
+            if chosen
+            else None
+        )
+    return result
 
 
 def auto_activation_decision(comparison: Comparison) -> tuple[bool, str]:
@@ -302,13 +357,15 @@ def auto_activation_decision(comparison: Comparison) -> tuple[bool, str]:
             "Inte aktiverad: slår inte den aktiva versionen med minst %(margin).3f på "
             "testdelen i %(metrics)s."
         ) % {"margin": margin, "metrics": ", ".join(lost)}
+    # On the held-out labels only the department counts: a confirmation labels every field
+    # with what the active version showed, which favours it on the other fields.
     mine, theirs = scores[candidate.version]["labels"], scores[active.version]["labels"]
     n = comparison.results["labels"]["n"]
     if mine and theirs and n >= settings.AUTO_ACTIVATE_MIN_LABELS:
         worse = [
-            name
-            for name, lead in evaluate.primary_margins(mine, theirs).items()
-            if lead is not None and lead < 0
+            f"department.{metric}"
+            for metric in ("macro_f1", "accuracy")
+            if mine["department"][metric] < theirs["department"][metric]
         ]
         if worse:
             return False, _(

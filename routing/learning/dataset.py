@@ -54,19 +54,33 @@ def labelled_records(until=None) -> list[dict]:
     return records
 
 
+def corpus_test_ids(corpus: list[dict] | None = None) -> set[str]:
+    """The ids of the corpus's fixed test split, drawn from the corpus alone: adding labelled
+    reports never moves a record in or out of it, so every version is measured on it."""
+    if corpus is None:
+        corpus = data.load_records(settings.TRAINING_DATA)
+    return data.held_out_ids(corpus)
+
+
 def training_records(corpus_path: Path | str | None = None, until=None) -> tuple[list[dict], dict]:
-    """The corpus with labelled reports added (replacing corpus records of the same text)."""
+    """The corpus with labelled reports added (replacing corpus training records of the same
+    text). The corpus's test split stays as it is and unseen: a labelled report with the
+    text of a test record is withheld, not trained on."""
     corpus = data.load_records(corpus_path or settings.TRAINING_DATA)
+    test_ids = corpus_test_ids(corpus)
+    test_texts = {normalise(r["text"]) for r in corpus if r["id"] in test_ids}
     labelled = labelled_records(until)
-    texts = {normalise(r["text"]) for r in labelled}
-    kept = [r for r in corpus if normalise(r["text"]) not in texts]
+    usable = [r for r in labelled if normalise(r["text"]) not in test_texts]
+    texts = {normalise(r["text"]) for r in usable}
+    kept = [r for r in corpus if r["id"] in test_ids or normalise(r["text"]) not in texts]
     stats = {
         "corpus": len(corpus),
-        "labelled": len(labelled),
+        "labelled": len(usable),
         "replaced": len(corpus) - len(kept),
-        "total": len(kept) + len(labelled),
+        "withheld": len(labelled) - len(usable),
+        "total": len(kept) + len(usable),
     }
-    return kept + labelled, stats
+    return kept + usable, stats
 
 
 def export_records(*, with_corpus: bool = False) -> list[dict]:

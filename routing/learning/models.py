@@ -284,6 +284,7 @@ class Comparison(models.Model):
         verbose_name=_("begärd av"),
     )
     created_at = models.DateTimeField(_("begärd"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("startad"), null=True, blank=True)
     finished_at = models.DateTimeField(_("klar"), null=True, blank=True)
     labels_since = models.DateTimeField(_("etiketter efter"), null=True, blank=True)
     results = models.JSONField(_("resultat"), default=dict, blank=True)

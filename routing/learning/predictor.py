@@ -34,13 +34,10 @@ def active_version() -> ModelVersion:
     return version
 
 
-def load(version: ModelVersion, *, reload: bool = False) -> ml_predictor.Predictor:
-    """The loaded predictor of a version (cached; the least recently used is dropped).
-
-    `reload` reads the directory again, as a worker starting afresh would.
-    """
+def load(version: ModelVersion) -> ml_predictor.Predictor:
+    """The loaded predictor of a version (cached; the least recently used is dropped)."""
     with _lock:
-        predictor = None if reload else _loaded.get(version.version)
+        predictor = _loaded.get(version.version)
         if predictor is not None:
             _loaded.move_to_end(version.version)
         else:
@@ -55,6 +52,15 @@ def load(version: ModelVersion, *, reload: bool = False) -> ml_predictor.Predict
                 "loaded model %s (%s) from %s", version.version, version.kind, version.directory
             )
         return predictor
+
+
+def check(version: ModelVersion) -> None:
+    """Load a version's directory once, uncached, to refuse one that cannot be loaded (a web
+    process activating a version must not keep its weights in memory)."""
+    try:
+        ml_predictor.load(version.directory)
+    except ModelDirError as exc:
+        raise ModelNotReady(str(exc)) from exc
 
 
 def active_predictor() -> tuple[ModelVersion, ml_predictor.Predictor]:

@@ -111,6 +111,8 @@ def train_model_version(
         data = (write_training_data(stamp, until)[0], until)
     data_path, until = data
     out = root / f"{kind}-{stamp}"
+    from routing.learning.dataset import corpus_test_ids
+
     meta = ml_train.train(
         kind,
         data_path,
@@ -118,6 +120,8 @@ def train_model_version(
         base_models=base_models or settings.ROUTING_BASE_MODELS or None,
         options=options,
         progress=progress,
+        # Every version is measured on the corpus's own test split, however many labels.
+        test_ids=corpus_test_ids(),
     )
     return register_model_version(
         out, user=user, meta=meta, data_until=until, training_run=training_run
@@ -154,22 +158,36 @@ def register_model_version(
     return version
 
 
+class ActivationConflict(Exception):
+    """The active version changed since the caller looked (an automatic activation gives way)."""
+
+
 def activate_model_version(
-    version: ModelVersion, *, user=None, action: str = "activate", reason: str = ""
+    version: ModelVersion,
+    *,
+    user=None,
+    action: str = "activate",
+    reason: str = "",
+    replacing: ModelVersion | None = None,
 ) -> ModelVersion:
     """Make this version the one the workers use (the others are deactivated atomically).
 
     Every activation is written to the audit log (ActivationLog) in the same transaction.
+    With `replacing`, the switch happens only while that version is still the active one
+    (else ActivationConflict): an automatic activation never overrides a person's choice.
     """
     # Refuse a directory that cannot be loaded before switching: read from disk, as every
-    # worker will, not from this process's cache.
-    active.load(version, reload=True)
+    # worker will, and not kept in this (web) process.
+    active.check(version)
     with transaction.atomic():
         # The lock serialises concurrent activations, so the logged previous version is right.
         previous = ModelVersion.objects.select_for_update().filter(is_active=True).first()
+        if replacing is not None and previous != replacing:
+            raise ActivationConflict(version.version)
         ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+        # The active version routes; it no longer runs in shadow mode beside itself.
         ModelVersion.objects.filter(pk=version.pk).update(
-            is_active=True, activated_at=timezone.now(), activated_by=user
+            is_active=True, shadow=False, activated_at=timezone.now(), activated_by=user
         )
         ActivationLog.objects.create(
             model_version=version, previous=previous, user=user, action=action, reason=reason
@@ -418,6 +436,29 @@ def fail_stale_training_runs() -> int:
     )
     if count:
         log.warning("%d training run(s) without progress marked failed", count)
+    # A run still queued that long was never picked up (no worker on the training queue):
+    # it would block every later run, the schedule's included.
+    never = TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, created_at__lt=cutoff)
+    count += never.update(
+        status=TrainingRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error=f"no worker took the run in {settings.TRAINING_STALE_MINUTES} minutes: "
+        "is a worker consuming the training queue?",
+    )
+    # A comparison whose worker died blocks nothing, but its page would wait for ever. One
+    # queued behind a long training run may wait a day before it is given up.
+    from routing.learning.models import Comparison
+
+    stuck = Comparison.objects.filter(
+        Q(status=Comparison.Status.RUNNING, started_at__lt=cutoff)
+        | Q(status=Comparison.Status.QUEUED, created_at__lt=timezone.now() - timedelta(days=1))
+    ).update(
+        status=Comparison.Status.FAILED,
+        finished_at=timezone.now(),
+        error="not finished in time: the worker stopped or no worker serves the training queue",
+    )
+    if stuck:
+        log.warning("%d comparison(s) without a result marked failed", stuck)
     return count
 
 
@@ -429,25 +470,42 @@ def shadow_versions():
 
 
 def shadow_predict(report_id: int) -> int:
-    """Store each shadow version's prediction of a report (never routing it); the count."""
+    """Store the shadow version's prediction of a report (never routing it); the count.
+
+    A version that fails is logged and skipped: shadow mode never disturbs anything else.
+    """
     report = Report.objects.filter(pk=report_id).only("pk", "text", "subject").first()
     if report is None:
         return 0
     done = 0
     for version in shadow_versions():
-        [output] = active.load(version).predict(
-            [{"text": report.text, "subject": report.subject or None}]
-        )
-        comparison.store_prediction(report.pk, version, output)
+        try:
+            [output] = active.load(version).predict(
+                [{"text": report.text, "subject": report.subject or None}]
+            )
+            comparison.store_prediction(report.pk, version, output)
+        except Exception:
+            log.warning(
+                "shadow prediction of report %s by %s failed",
+                report_id,
+                version.version,
+                exc_info=True,
+            )
+            continue
         done += 1
     return done
 
 
 def set_shadow(version: ModelVersion, on: bool) -> ModelVersion:
-    """Turn shadow mode on or off for a version (the active version never runs in shadow)."""
+    """Turn shadow mode on or off for a version. One version at a time runs in shadow mode
+    (turning one on turns the others off), and never the active one: the inference workers
+    then hold two models, the active and the candidate."""
     if on:
-        active.load(version)  # refuse a directory that cannot be loaded
-    ModelVersion.objects.filter(pk=version.pk).update(shadow=on and not version.is_active)
+        active.check(version)  # refuse a directory that cannot be loaded
+    with transaction.atomic():
+        if on:
+            ModelVersion.objects.filter(shadow=True).exclude(pk=version.pk).update(shadow=False)
+        ModelVersion.objects.filter(pk=version.pk).update(shadow=on and not version.is_active)
     version.refresh_from_db()
     log.info("shadow mode %s for %s", "on" if version.shadow else "off", version.version)
     return version
@@ -457,10 +515,14 @@ def set_shadow(version: ModelVersion, on: bool) -> ModelVersion:
 
 
 def labels_since_last_training() -> int:
-    """Reports whose department a person first labelled after the newest version's data."""
+    """Reports whose department a person first labelled after the data of the newest version
+    of the kind the schedule trains."""
     from django.db.models import Min
 
-    newest = ModelVersion.objects.order_by("-created_at").first()
+    # The newest version of the kind the schedule trains last (the transformer of a run of
+    # both): a run whose transformer failed after its baseline is tried again.
+    kind = TrainingRun(kind=settings.RETRAIN_KIND).model_kinds[-1]
+    newest = ModelVersion.objects.filter(kind=kind).order_by("-created_at").first()
     firsts = (
         Label.objects.filter(field="department")
         .values("report_id")

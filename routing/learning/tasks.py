@@ -46,11 +46,10 @@ def fail_stale_training_runs() -> int:
     return services.fail_stale_training_runs()
 
 
-@shared_task(
-    name="routing.learning.tasks.shadow_predict", autoretry_for=(ModelNotReady,), max_retries=3
-)
+@shared_task(name="routing.learning.tasks.shadow_predict")
 def shadow_predict(report_id: int) -> int:
-    """Predict a routed report with the versions in shadow mode (inference queue)."""
+    """Predict a routed report with the version in shadow mode (its own queue, so a backlog
+    of shadow work never sits in front of routing)."""
     return services.shadow_predict(report_id)
 
 

@@ -48,16 +48,20 @@ def current_run() -> TrainingRun | None:
 @require_safe
 def models_page(request):
     runs = TrainingRun.objects.order_by("-created_at", "-pk").prefetch_related("versions")
-    comparisons = Comparison.objects.order_by("-created_at", "-pk")
+    # Only a link to the latest comparison is shown: its results (matrices, curves) stay unread.
+    comparisons = Comparison.objects.order_by("-created_at", "-pk").only(
+        "pk", "status", "created_at", "candidate_id"
+    )
     versions = list(
         ModelVersion.objects.select_related("created_by", "activated_by", "training_run")
         .prefetch_related(Prefetch("comparisons", queryset=comparisons, to_attr="latest"))
         # The active version first, whatever its age; then the newest.
         .order_by("-is_active", "-created_at")[:VERSION_ROWS]
     )
+    # Scored from stored predictions only: the active version's and those in shadow mode.
+    recent = comparison.recent_label_metrics(versions, settings.RECENT_LABEL_DAYS)
     for version in versions:
-        # Scored from stored predictions only: the active version's and those in shadow mode.
-        version.recent = comparison.recent_label_metrics(version, settings.RECENT_LABEL_DAYS)
+        version.recent = recent[version.pk]
     activations = ActivationLog.objects.select_related("model_version", "previous", "user")
     run = current_run()
     context = {

@@ -9,7 +9,7 @@ import pytest
 from ml import explain, predictor, taxonomy
 from ml.data import model_input
 from ml.validate import occurs_as_words
-from tests.ml.test_transformer import tiny_base, tiny_corpus, tiny_model  # noqa: F401
+from tests.ml.test_transformer import tiny_corpus, tiny_model  # noqa: F401
 from tests.ml.test_validate import run_cli
 
 LAMP = {

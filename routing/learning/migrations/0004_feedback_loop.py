@@ -111,6 +111,7 @@ class Migration(migrations.Migration):
                         db_index=True, default=django.utils.timezone.now, verbose_name="begärd"
                     ),
                 ),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="startad")),
                 ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="klar")),
                 (
                     "labels_since",

@@ -123,7 +123,16 @@ class Command(BaseCommand):
             schedule = os.path.join(tempfile.gettempdir(), "arendeflode-beat-schedule")
             celery = [python, "-m", "celery", "-A", "routing"]
             commands += [
-                [*celery, "worker", "-Q", "intake,inference,training", "-c", "1", "-l", "info"],
+                [
+                    *celery,
+                    "worker",
+                    "-Q",
+                    "intake,inference,shadow,training",
+                    "-c",
+                    "1",
+                    "-l",
+                    "info",
+                ],
                 [*celery, "beat", "-l", "info", "-s", schedule],
             ]
         processes = [subprocess.Popen(cmd, env=env) for cmd in commands]
