@@ -23,9 +23,14 @@ from routing.learning.models import Label
 SINGLE_FIELDS = (*taxonomy.SINGLE_LABEL_FIELDS, "severity")
 
 
-def labelled_records(until=None) -> list[dict]:
+# Reports are read this many at a time (with their labels), so an export or a training run
+# over years of labels never holds every report in memory at once.
+CHUNK_SIZE = 2000
+
+
+def iter_labelled_records(until=None) -> Iterator[dict]:
     """Corpus-format records of every report whose department a person has confirmed
-    (only the labels given up to `until`, when given)."""
+    (only the labels given up to `until`, when given), read in chunks."""
     labels = Label.objects.order_by("created_at", "pk")
     department_labels = Label.objects.filter(field="department")
     if until is not None:
@@ -37,8 +42,7 @@ def labelled_records(until=None) -> list[dict]:
         .prefetch_related(Prefetch("labels", queryset=labels, to_attr="ordered_labels"))
         .order_by("received_at", "pk")
     )
-    records = []
-    for report in reports:
+    for report in reports.iterator(chunk_size=CHUNK_SIZE):
         latest = {label.field: label.value for label in report.ordered_labels}
         record = {
             "id": f"case-{report.case_number}",
@@ -50,8 +54,12 @@ def labelled_records(until=None) -> list[dict]:
             record[field] = latest.get(field, report.label_value(field))
         if any(record[field] is None for field in SINGLE_FIELDS):
             continue  # a field never predicted nor labelled: not a complete example
-        records.append(record)
-    return records
+        yield record
+
+
+def labelled_records(until=None) -> list[dict]:
+    """`iter_labelled_records` as a list."""
+    return list(iter_labelled_records(until))
 
 
 def corpus_test_ids(corpus: list[dict] | None = None) -> set[str]:
@@ -83,10 +91,10 @@ def training_records(corpus_path: Path | str | None = None, until=None) -> tuple
     return kept + usable, stats
 
 
-def export_records(*, with_corpus: bool = False) -> list[dict]:
+def export_records(*, with_corpus: bool = False) -> Iterable[dict]:
     """What an export holds (`export_labels`, the statistics page): the labelled reports,
     or with the corpus the whole training data."""
-    return training_records()[0] if with_corpus else labelled_records()
+    return training_records()[0] if with_corpus else iter_labelled_records()
 
 
 def jsonl_lines(records: Iterable[dict]) -> Iterator[str]:

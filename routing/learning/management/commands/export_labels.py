@@ -22,9 +22,12 @@ class Command(BaseCommand):
     def handle(self, *args, file, with_corpus, **options):
         records = export_records(with_corpus=with_corpus)
         out = sys.stdout if file == "-" else open(file, "w", encoding="utf-8")  # noqa: SIM115
+        written = 0
         try:
-            out.writelines(jsonl_lines(records))
+            for line in jsonl_lines(records):
+                out.write(line)
+                written += 1
         finally:
             if out is not sys.stdout:
                 out.close()
-        self.stderr.write(f"{len(records)} records")
+        self.stderr.write(f"{written} records")
