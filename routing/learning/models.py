@@ -11,6 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from routing.intake.models import Report
 
 
+class JobStatus(models.TextChoices):
+    """Where a worker's job (a training run, a comparison) stands."""
+
+    QUEUED = "queued", _("I kö")
+    RUNNING = "running", _("Pågår")
+    SUCCEEDED = "succeeded", _("Klar")
+    FAILED = "failed", _("Misslyckades")
+
+
 class ModelVersion(models.Model):
     """One model directory written by `ml train`; at most one version is active."""
 
@@ -121,11 +130,7 @@ class TrainingRun(models.Model):
     constant `single` field makes the database refuse a second one, whatever the race.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("I kö")
-        RUNNING = "running", _("Pågår")
-        SUCCEEDED = "succeeded", _("Klar")
-        FAILED = "failed", _("Misslyckades")
+    Status = JobStatus
 
     class Kind(models.TextChoices):
         BASELINE = "baseline", _("Baslinje (TF-IDF)")
@@ -244,11 +249,7 @@ class Comparison(models.Model):
     the same data: the fixed test split and the reports case workers labelled after every
     compared version's training data was taken. Done by a worker on the training queue."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("I kö")
-        RUNNING = "running", _("Pågår")
-        SUCCEEDED = "succeeded", _("Klar")
-        FAILED = "failed", _("Misslyckades")
+    Status = JobStatus
 
     candidate = models.ForeignKey(
         ModelVersion,
