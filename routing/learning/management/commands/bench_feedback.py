@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from ml import data, evaluate
 from routing.intake import services as intake
@@ -68,9 +69,14 @@ class Command(BaseCommand):
             )
         if not 0 < known_share < 1:
             raise CommandError("--known-share must be between 0 and 1")
+        eager = app.conf.task_always_eager
         app.conf.task_always_eager = True  # training and comparison run here, in order
-        settings.AUTO_ACTIVATE_MARGIN = margin
+        try:
+            self.run(known_share, week, kind, margin, seed)
+        finally:
+            app.conf.task_always_eager = eager
 
+    def run(self, known_share, week, kind, margin, seed):
         corpus = data.load_records(settings.TRAINING_DATA)
         train_part, test_part = data.split(corpus)
         rng = random.Random(seed)
@@ -83,11 +89,15 @@ class Command(BaseCommand):
         out.mkdir(parents=True, exist_ok=True)
         first_data = out / "before.jsonl"
         dataset.write_jsonl(known + test_part, first_data)
-        settings.TRAINING_DATA = first_data
         self.say(
             f"corpus {len(corpus)}: the first model knows {len(known)} reports, "
             f"{len(arriving)} arrive during the week, {len(test_part)} are the test split"
         )
+        # The benchmark's corpus is what the first model knows, plus the test split.
+        with override_settings(AUTO_ACTIVATE_MARGIN=margin, TRAINING_DATA=first_data):
+            self.loop(arriving, kind, margin)
+
+    def loop(self, arriving: list[dict], kind: str, margin: float):
 
         started = time.perf_counter()
         first = services.train_model_version("baseline")
