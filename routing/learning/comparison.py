@@ -240,7 +240,8 @@ def store_prediction(report_id: int, version: ModelVersion, output: dict) -> Pre
 
 def shadow_agreement(candidate: ModelVersion, active: ModelVersion) -> dict:
     """How often the candidate agrees with the active version, per field, on the reports both
-    predicted since the candidate was registered (shadow mode's record)."""
+    predicted since the candidate was registered: in shadow mode, or for a comparison (the
+    same model on the same text says the same, whichever asked)."""
     theirs = dict(
         Prediction.objects.filter(
             model_version=active.version, created_at__gte=candidate.created_at
