@@ -394,18 +394,26 @@ def run_training(run_id: int) -> str:
         log.exception("training run %s failed", run_id)
         if not isinstance(exc, Exception):
             raise  # a worker shutting down: the run is recorded, the exit goes on
+        if versions:
+            # The baseline of a run of both registered before the transformer failed: it is
+            # compared all the same, so the admin can still use it.
+            _compare_newest(run_id, versions, run.requested_by)
         return "failed"
     finally:
         ml_log.removeHandler(handler)
     # The newest version (the transformer of a run of both) is compared with the active one
     # and the baseline; the comparison may activate it when so configured. It is queued
     # before the run ends, so the page that reloads at the end already links to it.
-    try:
-        comparison.start_comparison(versions[-1], user=run.requested_by)
-    except Exception:
-        log.exception("training run %s: the comparison could not be started", run_id)
+    _compare_newest(run_id, versions, run.requested_by)
     _finish(run_id, TrainingRun.Status.SUCCEEDED)
     return "succeeded"
+
+
+def _compare_newest(run_id: int, versions: list[ModelVersion], user) -> None:
+    try:
+        comparison.start_comparison(versions[-1], user=user)
+    except Exception:
+        log.exception("training run %s: the comparison could not be started", run_id)
 
 
 def rollback_to(version: ModelVersion, user=None, reason: str = "") -> ModelVersion:

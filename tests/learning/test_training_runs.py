@@ -240,6 +240,21 @@ def test_a_failing_run_ends_failed_with_the_error_on_the_page(
     assert services.start_training_run("baseline", administrator).status == "queued"
 
 
+def test_a_run_of_both_whose_transformer_fails_keeps_and_compares_its_baseline(
+    db, tiny_training, administrator
+):
+    from routing.learning.models import Comparison
+
+    tiny_training.TRANSFORMER_TRAINING_OPTIONS = {"epochs": 0}  # refused by the config
+    run = services.start_training_run("both", administrator)
+    assert services.run_training(run.pk) == "failed"
+    run.refresh_from_db()
+    assert "bad transformer option" in run.error
+    baseline = run.versions.get()
+    assert baseline.kind == "baseline"
+    assert Comparison.objects.get().candidate == baseline
+
+
 def test_rollback_to_a_version_never_active_is_refused(client, administrator, active_model):
     client.force_login(administrator)
     meta = dict(active_model.meta, version=active_model.version + "-x")
