@@ -168,8 +168,18 @@ class CaseNumberCounter(models.Model):
 class Prediction(models.Model):
     """What one model version predicted for one report (the `ml predict` JSON)."""
 
+    class Source(models.TextChoices):
+        ROUTING = "routing", _("fördelning")
+        SHADOW = "shadow", _("skuggläge")
+        COMPARISON = "comparison", _("jämförelse")
+
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="predictions")
     model_version = models.CharField(_("modellversion"), max_length=64)
+    # Why the prediction was made: to route the report, beside the active model in shadow
+    # mode, or to score a version in a comparison (never routing anything but the first).
+    source = models.CharField(
+        _("källa"), max_length=16, choices=Source.choices, default=Source.ROUTING
+    )
     model_kind = models.CharField(_("modelltyp"), max_length=32)
     data = models.JSONField(_("prediktion"))
     department = models.CharField(_("förvaltning"), max_length=32, db_index=True)

@@ -8,8 +8,9 @@ The data every compared version is scored on:
   person also gave that field. Predictions already stored for a report (routing, shadow
   mode) are reused; missing ones are predicted and stored, never routed.
 
-Shadow mode: the agreement of the candidate with the active version on the reports both
-predicted since the candidate was registered.
+Shadow mode: how often the candidate's shadow predictions agree with the active version's
+routing of the same reports (each Prediction says why it was made: routing, shadow mode or
+a comparison).
 
 A comparison may activate the candidate on its own when AUTO_ACTIVATE_MARGIN is set: the
 candidate must beat the active version by that margin on every primary metric of the test
@@ -217,17 +218,20 @@ def stored_predictions(version: ModelVersion, reports: list[Report]) -> list[dic
             [{"text": r.text, "subject": r.subject or None} for r in missing]
         )
         for report, output in zip(missing, outputs, strict=True):
-            store_prediction(report.pk, version, output)
+            store_prediction(report.pk, version, output, Prediction.Source.COMPARISON)
             stored[report.pk] = output
     return [stored[r.pk] for r in reports]
 
 
-def store_prediction(report_id: int, version: ModelVersion, output: dict) -> Prediction:
+def store_prediction(
+    report_id: int, version: ModelVersion, output: dict, source: str
+) -> Prediction:
     """Record what one version predicted for one report (once per report and version)."""
     prediction, _created = Prediction.objects.get_or_create(
         report_id=report_id,
         model_version=version.version,
         defaults={
+            "source": source,
             "model_kind": version.kind,
             "data": output,
             "department": output["department"]["label"],
@@ -239,19 +243,18 @@ def store_prediction(report_id: int, version: ModelVersion, output: dict) -> Pre
 
 
 def shadow_agreement(candidate: ModelVersion, active: ModelVersion) -> dict:
-    """How often the candidate agrees with the active version, per field, on the reports both
-    predicted since the candidate was registered: in shadow mode, or for a comparison (the
-    same model on the same text says the same, whichever asked)."""
-    theirs = dict(
-        Prediction.objects.filter(
-            model_version=active.version, created_at__gte=candidate.created_at
-        )
+    """How often the candidate, in shadow mode, agreed with the active version's routing, per
+    field (the newest MAX_LABELLED_REPORTS reports the candidate predicted in shadow mode)."""
+    mine = dict(
+        Prediction.objects.filter(model_version=candidate.version, source=Prediction.Source.SHADOW)
         .order_by("-created_at")
         .values_list("report_id", "data")[:MAX_LABELLED_REPORTS]
     )
-    mine = dict(
+    theirs = dict(
         Prediction.objects.filter(
-            model_version=candidate.version, report_id__in=list(theirs)
+            model_version=active.version,
+            source=Prediction.Source.ROUTING,
+            report_id__in=list(mine),
         ).values_list("report_id", "data")
     )
     shared = [report_id for report_id in mine if report_id in theirs]

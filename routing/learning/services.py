@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ml import modeldir, taxonomy
 from ml import train as ml_train
-from routing.intake.models import Department, Report
+from routing.intake.models import Department, Prediction, Report
 from routing.learning import comparison
 from routing.learning import predictor as active
 from routing.learning.models import ActivationLog, Label, ModelVersion, TrainingRun
@@ -47,7 +47,9 @@ def route_report(report_id: int) -> str:
         code=department_code, defaults={"name": taxonomy.DEPARTMENTS[department_code]}
     )
     with transaction.atomic():
-        prediction = comparison.store_prediction(report.pk, version, output)
+        prediction = comparison.store_prediction(
+            report.pk, version, output, Prediction.Source.ROUTING
+        )
         data = prediction.data
         changed = Report.objects.filter(pk=report.pk, status=Report.Status.RECEIVED).update(
             status=Report.Status.ROUTED,
@@ -491,7 +493,7 @@ def shadow_predict(report_id: int) -> int:
             [output] = active.load(version).predict(
                 [{"text": report.text, "subject": report.subject or None}]
             )
-            comparison.store_prediction(report.pk, version, output)
+            comparison.store_prediction(report.pk, version, output, Prediction.Source.SHADOW)
         except Exception:
             log.warning(
                 "shadow prediction of report %s by %s failed",

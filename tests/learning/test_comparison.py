@@ -206,6 +206,7 @@ def test_a_run_of_both_kinds_is_compared_shadowed_and_activated(
     report.refresh_from_db()
     assert report.prediction.model_version == active_model.version  # routing unchanged
     assert shadowed.pk != report.prediction_id
+    assert (shadowed.source, report.prediction.source) == ("shadow", "routing")
 
     # A case worker decides (corrects, or confirms when the model was right); the next
     # comparison scores both versions on that label.
@@ -219,7 +220,11 @@ def test_a_run_of_both_kinds_is_compared_shadowed_and_activated(
     )
     assert second.status == Comparison.Status.SUCCEEDED, second.error
     assert second.results["labels"]["n"] == 1
-    assert second.results["agreement"]["n"] == 1
+    assert second.results["agreement"]["n"] == 1  # the one report predicted in shadow mode
+    # The baseline had not predicted that report: the comparison did, and says so.
+    assert Prediction.objects.get(report=report, model_version=baseline.version).source == (
+        "comparison"
+    )
     active_says = report.prediction.department
     assert second.results["versions"][active_model.version]["labels"]["department"]["accuracy"] == (
         1.0 if active_says == "avfall" else 0.0
