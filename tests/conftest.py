@@ -175,6 +175,19 @@ def ensure_debian_packages(binary: str, *packages: str) -> None:
         pytest.fail(f"could not install {packages}: {result.stderr[-2000:]}")
 
 
+@pytest.fixture
+def wait_finished(wait_until):
+    """Wait for a worker's job (a training run, a comparison) to end; the job, reloaded."""
+
+    def wait(job, timeout=240.0):
+        return wait_until(
+            lambda: type(job).objects.filter(pk=job.pk, finished_at__isnull=False).first(),
+            timeout=timeout,
+        )
+
+    return wait
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's headless Chromium driven by Playwright (no browser download)."""

@@ -73,15 +73,7 @@ def start_comparison(candidate: ModelVersion, user=None) -> Comparison:
 def _enqueue(comparison_id: int) -> None:
     from routing.learning import tasks
 
-    try:
-        tasks.compare_versions.delay(comparison_id)
-    except Exception as exc:
-        log.exception("comparison %s could not be enqueued", comparison_id)
-        Comparison.objects.filter(pk=comparison_id).update(
-            status=Comparison.Status.FAILED,
-            finished_at=timezone.now(),
-            error=f"could not enqueue the task: {exc}",
-        )
+    tasks.enqueue_or_fail(tasks.compare_versions, Comparison, comparison_id)
 
 
 def run_comparison(comparison_id: int) -> str:
@@ -135,7 +127,8 @@ def compare(versions: list[ModelVersion]) -> tuple[dict, object]:
     """Score each version on the test split and on the held-out labels; the shadow agreement
     and the learning curve. Returns the results (JSON) and the label cut-off used."""
     corpus = data.load_records(settings.TRAINING_DATA)
-    _train, test_records = data.split(corpus, test_ids=dataset.corpus_test_ids(corpus))
+    test_ids = dataset.corpus_test_ids(corpus)
+    _train, test_records = data.split(corpus, test_ids=test_ids)
     since = max(v.labels_seen_until for v in versions)
     reports, gold = held_out_labels(since)
     results: dict = {"versions": {}, "labels": {"n": len(reports), "since": since.isoformat()}}
@@ -163,7 +156,9 @@ def compare(versions: list[ModelVersion]) -> tuple[dict, object]:
         results, "agreement", lambda: shadow_agreement(candidate, active) if active else None
     )
     results["learning_curve"] = _optional(
-        results, "learning_curve", lambda: learning_curve(versions, since, results["versions"])
+        results,
+        "learning_curve",
+        lambda: learning_curve(versions, since, results["versions"], test_ids),
     )
     return results, since
 
@@ -265,19 +260,27 @@ def shadow_agreement(candidate: ModelVersion, active: ModelVersion) -> dict:
     return result
 
 
-def learning_curve(versions: list[ModelVersion], since, scores: dict) -> dict | None:
+def learning_curve(
+    versions: list[ModelVersion], since, scores: dict, test_ids: set[str]
+) -> dict | None:
     """The baseline trained on growing shares of the training data (labels up to `since`),
     scored on the corpus's test split like the tables; the compared versions as points
     (their scores in this comparison); a transformer's validation score per epoch."""
+    from routing.learning import services
+
     sizes = [int(n) for n in settings.LEARNING_CURVE_SIZES]
     if not sizes:
         return None  # turned off (LEARNING_CURVE_SIZES empty)
-    test_ids = dataset.corpus_test_ids()
+    # The newest version's own data file is that data: read it rather than write it again.
+    newest = next((v for v in versions if v.data_until == since), None)
+    path = services.training_data_file(newest) if newest else None
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "training.jsonl"
-        dataset.write_training_data(path, until=since)
-        total = len(data.split(data.load_records(path), test_ids=test_ids)[0])
-        sizes = [n for n in sizes if n < total] + [None]
+        if path is None:
+            path = Path(tmp) / "training.jsonl"
+            n_train = dataset.write_training_data(path, until=since)["total"] - len(test_ids)
+        else:
+            n_train = newest.training_records
+        sizes = [n for n in sizes if n < n_train] + [None]
         rows = ml_learning_curve.run(path, sizes, ["baseline"], test_ids=test_ids)
     return {
         "baseline": [

@@ -185,12 +185,12 @@ class TrainingRun(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
 
-    @property
-    def model_kinds(self) -> list[str]:
-        """The model kinds this run trains, in order (the baseline first: it is quick)."""
-        if self.kind == self.Kind.BOTH:
+    @staticmethod
+    def kinds_of(kind: str) -> list[str]:
+        """The model kinds a run of `kind` trains, in order (the baseline first: it is quick)."""
+        if kind == TrainingRun.Kind.BOTH:
             return [ModelVersion.Kind.BASELINE, ModelVersion.Kind.TRANSFORMER]
-        return [self.kind]
+        return [kind]
 
     @property
     def percent(self) -> int | None:

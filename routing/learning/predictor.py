@@ -41,10 +41,7 @@ def load(version: ModelVersion) -> ml_predictor.Predictor:
         if predictor is not None:
             _loaded.move_to_end(version.version)
         else:
-            try:
-                predictor = ml_predictor.load(version.directory)
-            except ModelDirError as exc:
-                raise ModelNotReady(str(exc)) from exc
+            predictor = _read(version)
             _loaded[version.version] = predictor
             while len(_loaded) > MAX_LOADED:
                 _loaded.popitem(last=False)
@@ -57,8 +54,12 @@ def load(version: ModelVersion) -> ml_predictor.Predictor:
 def check(version: ModelVersion) -> None:
     """Load a version's directory once, uncached, to refuse one that cannot be loaded (a web
     process activating a version must not keep its weights in memory)."""
+    _read(version)
+
+
+def _read(version: ModelVersion) -> ml_predictor.Predictor:
     try:
-        ml_predictor.load(version.directory)
+        return ml_predictor.load(version.directory)
     except ModelDirError as exc:
         raise ModelNotReady(str(exc)) from exc
 

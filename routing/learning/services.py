@@ -84,10 +84,21 @@ def write_training_data(stamp: str, until=None) -> tuple[Path, dict]:
     """
     from routing.learning import dataset
 
-    path = Path(settings.MODEL_DIR) / "training-data" / f"training-{stamp}.jsonl"
+    path = _training_data_dir() / f"training-{stamp}.jsonl"
     stats = dataset.write_training_data(path, until=until)
     log.info("training data %s: %s", path.name, stats)
     return path, stats
+
+
+def _training_data_dir() -> Path:
+    return Path(settings.MODEL_DIR) / "training-data"
+
+
+def training_data_file(version: ModelVersion) -> Path | None:
+    """The data file a version trained on, when a run wrote it here and it is still there."""
+    name = (version.meta.get("data") or {}).get("path")
+    path = _training_data_dir() / name if name else None
+    return path if path is not None and path.is_file() else None
 
 
 def train_model_version(
@@ -266,13 +277,8 @@ def start_training_run(kind: str, user=None) -> TrainingRun:
 def _enqueue_training(run_id: int) -> None:
     from routing.learning import tasks
 
-    try:
-        tasks.train_model.delay(run_id)
-    except Exception as exc:
-        # A run that never reached the broker would stay queued and block every later run:
-        # it is failed instead, with the reason on the page (and in the log).
-        log.exception("training run %s could not be enqueued", run_id)
-        _finish(run_id, TrainingRun.Status.FAILED, error=f"could not enqueue the task: {exc}")
+    # A run that never reached the broker would stay queued and block every later run.
+    tasks.enqueue_or_fail(tasks.train_model, TrainingRun, run_id)
 
 
 def _append_log(run_id: int, *lines: str) -> None:
@@ -372,7 +378,7 @@ def run_training(run_id: int) -> str:
             "training data: {corpus} corpus reports, {labelled} labelled reports "
             "({replaced} replace corpus reports), {total} in all".format(**stats),
         )
-        for kind in run.model_kinds:
+        for kind in TrainingRun.kinds_of(run.kind):
             _append_log(run_id, f"{kind} training started")
             version = train_model_version(
                 kind,
@@ -531,7 +537,7 @@ def labels_since_last_training() -> int:
 
     # The newest version of the kind the schedule trains last (the transformer of a run of
     # both): a run whose transformer failed after its baseline is tried again.
-    kind = TrainingRun(kind=settings.RETRAIN_KIND).model_kinds[-1]
+    kind = TrainingRun.kinds_of(settings.RETRAIN_KIND)[-1]
     newest = ModelVersion.objects.filter(kind=kind).order_by("-created_at").first()
     firsts = (
         Label.objects.filter(field="department")

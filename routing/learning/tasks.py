@@ -5,11 +5,26 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from routing.learning import services
 from routing.learning.predictor import ModelNotReady
 
 log = logging.getLogger(__name__)
+
+
+def enqueue_or_fail(task, job_model, job_id: int) -> None:
+    """Send a job's task (a training run, a comparison); a job that cannot reach the broker
+    is failed at once, with the reason on its page and in the log, not left queued."""
+    try:
+        task.delay(job_id)
+    except Exception as exc:
+        log.exception("%s %s could not be enqueued", job_model.__name__, job_id)
+        job_model.objects.filter(pk=job_id).update(
+            status=job_model.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"could not enqueue the task: {exc}",
+        )
 
 
 @shared_task(

@@ -161,15 +161,13 @@ def test_a_run_of_both_kinds_is_compared_shadowed_and_activated(
     make_routed_report,
     client,
     wait_until,
+    wait_finished,
 ):
     triage.confirm(make_routed_report(text=LAMP), belysning_worker)
     client.force_login(administrator)
     client.post(reverse("learning:train"), {"kind": "both"})
     run = TrainingRun.objects.get()
-    finished = wait_until(
-        lambda: TrainingRun.objects.filter(pk=run.pk, finished_at__isnull=False).first(),
-        timeout=240,
-    )
+    finished = wait_finished(run)
     assert finished.status == TrainingRun.Status.SUCCEEDED, finished.log
     baseline, transformer = finished.versions.order_by("created_at")
     assert (baseline.kind, transformer.kind) == ("baseline", "transformer")
@@ -214,10 +212,7 @@ def test_a_run_of_both_kinds_is_compared_shadowed_and_activated(
         triage.confirm(report, belysning_worker)
     client.post(reverse("learning:compare", args=[transformer.pk]))
     second = Comparison.objects.filter(candidate=transformer).exclude(pk=first.pk).get()
-    second = wait_until(
-        lambda: Comparison.objects.filter(pk=second.pk, finished_at__isnull=False).first(),
-        timeout=240,
-    )
+    second = wait_finished(second)
     assert second.status == Comparison.Status.SUCCEEDED, second.error
     assert second.results["labels"]["n"] == 1
     assert second.results["agreement"]["n"] == 1  # the one report predicted in shadow mode

@@ -150,16 +150,13 @@ def test_a_run_trains_on_the_labels_and_activation_and_rollback_switch_the_model
     belysning_worker,
     make_routed_report,
     client,
-    wait_until,
+    wait_finished,
 ):
     report = make_routed_report(text=LAMP, keywords=["Gatlampan", "Skolvägen 3"])
     triage.confirm(report, belysning_worker)
 
     run = services.start_training_run("baseline", administrator)
-    finished = wait_until(
-        lambda: TrainingRun.objects.filter(pk=run.pk, finished_at__isnull=False).first(),
-        timeout=120,
-    )
+    finished = wait_finished(run, timeout=120)
     assert finished.status == TrainingRun.Status.SUCCEEDED, finished.log
     assert finished.data_stats["labelled"] == 1
     assert finished.data_stats["total"] == finished.data_stats["corpus"] + 1
