@@ -3,14 +3,14 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from routing.intake import api
+from routing.intake import api, services
 
 app_name = "api"
 
 urlpatterns = [
     path("reports", api.ReportListCreate.as_view(), name="report-list"),
     re_path(
-        r"^reports/(?P<case_number>20\d\d-\d{5,})$",
+        rf"^reports/(?P<case_number>{services.CASE_NUMBER})$",
         api.ReportDetail.as_view(),
         name="report-detail",
     ),

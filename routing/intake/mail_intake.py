@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
 from routing.intake import services
@@ -163,19 +162,17 @@ def _add_to_case(case: Report, parsed: ParsedEmail) -> MailOutcome:
     sender = parsed.sender_address
     if parsed.sender_name:
         sender = f"{parsed.sender_name} <{parsed.sender_address}>"
-    try:
-        message = services.add_message(
-            case,
-            text=parsed.text,
-            sender=sender,
-            subject=parsed.subject,
-            raw_source=parsed.original,
-            message_id=parsed.message_id,
-            attachments=list(parsed.attachments),
-        )
-    except IntegrityError:
-        # A concurrent delivery of the same reply stored it first.
-        return MailOutcome(MailResult.DUPLICATE, report=case, message_id=parsed.message_id)
+    # A concurrent delivery of the same reply is settled inside add_message (it returns the
+    # stored one).
+    message = services.add_message(
+        case,
+        text=parsed.text,
+        sender=sender,
+        subject=parsed.subject,
+        raw_source=parsed.original,
+        message_id=parsed.message_id,
+        attachments=list(parsed.attachments),
+    )
     return MailOutcome(MailResult.ADDED, report=case, message=message, message_id=parsed.message_id)
 
 

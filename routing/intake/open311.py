@@ -410,11 +410,8 @@ def create_request(request, fmt) -> HttpResponse:
         raise Open311Error(
             400, _("Skicka fälten formulärkodade (application/x-www-form-urlencoded).")
         )
-    try:
-        data = request.POST
-        client = _client(request)
-    except (MultiPartParserError, RequestDataTooBig, SuspiciousOperation):
-        raise Open311Error(400, _("Förfrågan kunde inte läsas.")) from None
+    data = request.POST  # parsed, and a bad body refused, by the view's wrapper already
+    client = _client(request)
 
     service_code = data.get("service_code", "").strip()
     if service_code and not Department.objects.filter(code=service_code, active=True).exists():

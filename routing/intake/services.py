@@ -7,6 +7,7 @@ sweeper enqueues every report left unrouted.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -34,7 +35,9 @@ from routing.intake.models import (
 
 log = logging.getLogger(__name__)
 
-CASE_NUMBER_RE = re.compile(r"\b(20\d\d-\d{5,})\b")
+# A case number ("2026-00013"): the one pattern of URLs, email subjects and replies.
+CASE_NUMBER = r"20\d\d-\d{5,}"
+CASE_NUMBER_RE = re.compile(rf"\b({CASE_NUMBER})\b")
 # Control characters other than tab and newlines never belong in a report.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -278,12 +281,18 @@ def _send(task_name: str, report_id: int, **options) -> bool:
     return True
 
 
+@functools.cache
+def _registered_tasks():
+    """Celery's task registry with every app's tasks imported (once per process)."""
+    app.loader.import_default_modules()
+    return app.tasks
+
+
 def enqueue_routing(report_id: int) -> bool:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # No broker (local run without Redis): route in-process; failures stay logged.
         try:
-            app.loader.import_default_modules()  # registers the tasks of every app
-            app.tasks[ROUTE_REPORT_TASK].apply(args=[report_id], throw=True)
+            _registered_tasks()[ROUTE_REPORT_TASK].apply(args=[report_id], throw=True)
         except Exception as exc:
             log.warning("in-process routing of report %s failed: %s", report_id, exc)
             return False

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from ml import taxonomy
 from routing.intake.models import Report
+from routing.intake.services import CASE_NUMBER
 from routing.triage import permissions, services
 from routing.triage.detail_forms import (
     LABEL_FIELDS,
@@ -36,8 +37,9 @@ from routing.triage.detail_forms import (
 )
 from routing.triage.models import ReportEvent
 from routing.triage.services import TriageError
+from routing.triage.templatetags.triage_extras import EXPLAIN_PARAMETER
 
-CASE = r"^(?P<case_number>20\d\d-\d{5,})/"
+CASE = rf"^(?P<case_number>{CASE_NUMBER})/"
 
 
 def triage_view(view):
@@ -152,6 +154,9 @@ def history(report: Report) -> list[HistoryEntry]:
 
 @require_safe
 def _detail(request, report: Report):
+    if request.headers.get("HX-Request") and request.GET.get(EXPLAIN_PARAMETER) == "1":
+        # htmx asks for the explanation alone: the rest of the page is not built for it.
+        return render(request, "triage/_explanation_section.html", {"report": report})
     report = (
         Report.objects.select_related("department", "prediction", "assignee")
         .prefetch_related(

@@ -13,7 +13,7 @@ from routing.intake.models import Department, Report
 from routing.triage.services import ALLOWED_STATUSES
 
 # The label fields of the correction form, in the order they are applied and shown.
-LABEL_FIELDS = ("case_type", "sentiment", "severity", "tags", "keywords")
+LABEL_FIELDS = tuple(field for field in Report.LABEL_FIELDS if field != "department")
 
 
 def _choices(names: dict, blank: bool = True) -> list[tuple]:

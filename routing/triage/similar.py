@@ -21,7 +21,7 @@ from django.utils import timezone
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from routing.intake.models import Report
-from routing.triage.permissions import visible_reports
+from routing.triage.permissions import sees_everything, visible_reports
 
 # The latest reports of the same department (or, for an unrouted report, of all visible
 # departments) are compared, plus the latest unrouted ones: duplicates arrive close together
@@ -113,5 +113,7 @@ def _candidates(report: Report, user) -> list[Report]:
     if report.department_id is None:
         return list(reports[:CANDIDATES])
     same_department = list(reports.filter(department_id=report.department_id)[:CANDIDATES])
+    if not sees_everything(user):
+        return same_department  # a case worker sees no unrouted report: no query for them
     unrouted = list(reports.filter(department__isnull=True)[:UNROUTED_CANDIDATES])
     return same_department + unrouted

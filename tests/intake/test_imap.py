@@ -353,5 +353,5 @@ def test_polling_is_off_without_a_host(settings):
     settings.IMAP_HOST = ""
     assert poll_imap() is None
     # The task that beat schedules by this name.
-    assert tasks.poll_imap.name == "routing.intake.tasks.poll_imap"
+    assert tasks.poll_imap.name == settings.CELERY_BEAT_SCHEDULE["poll-imap"]["task"]
     assert tasks.poll_imap() == 0
