@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -17,7 +13,7 @@ from routing.learning import comparison, services
 from routing.learning.forms import TrainForm
 from routing.learning.models import ActivationLog, Comparison, ModelVersion, TrainingRun
 from routing.learning.predictor import ModelNotReady
-from routing.triage.permissions import is_admin
+from routing.triage.permissions import admin_required
 
 # How many activations and runs the page lists; older ones stay in the Django admin.
 AUDIT_ROWS = 50
@@ -25,17 +21,8 @@ RUN_ROWS = 10
 VERSION_ROWS = 30
 
 
-def admin_view(view):
-    """Login required; a logged-in user who is not an administrator gets 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not is_admin(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
+# Login required; a logged-in user who is not an administrator gets 403.
+admin_view = admin_required
 
 
 def current_run() -> TrainingRun | None:

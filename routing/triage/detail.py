@@ -12,8 +12,6 @@ from datetime import datetime
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import redirect, render
@@ -45,13 +43,10 @@ CASE = rf"^(?P<case_number>{CASE_NUMBER})/"
 def triage_view(view):
     """Log in, be a triage user (else 403), and see the report (else 404)."""
 
+    @permissions.triage_required
     @wraps(view)
-    @login_required
     def wrapper(request, case_number: str):
-        if not permissions.is_triage_user(request.user):
-            raise PermissionDenied
-        report = permissions.get_report_for(request.user, case_number)
-        return view(request, report)
+        return view(request, permissions.get_report_for(request.user, case_number))
 
     return wrapper
 

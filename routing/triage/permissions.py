@@ -6,6 +6,9 @@ administrators see all reports, including the unrouted ones.
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
@@ -66,3 +69,25 @@ def check_can_move_to(department: Department) -> None:
     only an inactive department is refused."""
     if not department.active:
         raise PermissionDenied
+
+
+def require(allowed):
+    """A view decorator: login required, and a logged-in user for whom `allowed(user)` is
+    false gets 403 (the Swedish 403 page)."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not allowed(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+# The case workers' pages, and the administrators' ("Modeller").
+triage_required = require(is_triage_user)
+admin_required = require(is_admin)

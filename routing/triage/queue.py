@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q
@@ -25,11 +24,12 @@ from django.utils.translation import gettext_lazy, ngettext
 from ml import taxonomy
 from routing.intake.models import Report
 from routing.learning.models import Label
+from routing.triage import permissions
+from routing.triage.detail_forms import display_name
 from routing.triage.forms import QueueFilterForm, filter_reports
 from routing.triage.models import ADMINISTRATORS, COORDINATORS
 from routing.triage.permissions import (
     departments_of,
-    is_triage_user,
     sees_everything,
     visible_reports,
 )
@@ -63,18 +63,7 @@ SUMMARY_WORDS = 12
 UNROUTED_AFTER = timedelta(minutes=1)
 
 
-def triage_view(view):
-    """Login required; a logged-in user outside triage gets 403."""
-
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not is_triage_user(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
+triage_view = permissions.triage_required
 
 
 def queue_order():
@@ -101,10 +90,7 @@ def decorate(reports) -> list:
         report.confidence_percent = (
             None if report.routing_confidence is None else round(report.routing_confidence * 100)
         )
-        assignee = report.assignee
-        report.assignee_name = (
-            (assignee.get_full_name() or assignee.get_username()) if assignee else ""
-        )
+        report.assignee_name = display_name(report.assignee) if report.assignee else ""
     return reports
 
 
